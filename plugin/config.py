@@ -1,0 +1,48 @@
+"""Configuration keys. Every key is prefixed `XINYIPI_`, read from `app.config` or the environment."""
+from __future__ import annotations
+
+import os
+import secrets
+
+DEFAULTS = {
+    "XINYIPI_DATABASE_URL": None,          # sqlite:///<instance>/xinyipi.db when unset
+    "XINYIPI_SECRET_KEY": None,            # generated and kept in the instance folder when unset
+    "XINYIPI_UPLOAD_DIR": None,            # <instance>/uploads when unset
+    "XINYIPI_MAX_UPLOAD_MB": 20,
+    "XINYIPI_LOCALE": "zh_CN",
+    "XINYIPI_TIMEZONE": "Asia/Shanghai",
+}
+
+
+def load(app) -> None:
+    """Fill `app.config` with every XINYIPI_ key: app.config wins, then the environment, then defaults."""
+    for key, default in DEFAULTS.items():
+        if app.config.get(key) is None:
+            value = os.environ.get(key, default)
+            if key == "XINYIPI_MAX_UPLOAD_MB" and value is not None:
+                value = int(value)
+            app.config[key] = value
+    instance = app.instance_path
+    if not app.config["XINYIPI_DATABASE_URL"]:
+        app.config["XINYIPI_DATABASE_URL"] = f"sqlite:///{os.path.join(instance, 'xinyipi.db')}"
+    if not app.config["XINYIPI_UPLOAD_DIR"]:
+        app.config["XINYIPI_UPLOAD_DIR"] = os.path.join(instance, "uploads")
+    if not app.config["XINYIPI_SECRET_KEY"]:
+        app.config["XINYIPI_SECRET_KEY"] = _instance_secret(instance)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = app.config["XINYIPI_SECRET_KEY"]
+    app.config.setdefault("MAX_CONTENT_LENGTH", app.config["XINYIPI_MAX_UPLOAD_MB"] * 1024 * 1024)
+
+
+def _instance_secret(instance: str) -> str:
+    path = os.path.join(instance, "secret_key")
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        os.makedirs(instance, exist_ok=True)
+        key = secrets.token_hex(32)
+        with open(path, "w") as f:
+            f.write(key)
+        os.chmod(path, 0o600)
+        return key

@@ -1,0 +1,200 @@
+"""Bulk import from the credit platform's exports: CSV (with a header) or JSON lines.
+
+Good rows are upserted; every bad row is reported as ``line N: <reason>`` and
+skipped, so one bad row never costs the good ones. Rows are written in batches,
+each batch in one transaction.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as _dt
+import hashlib
+import io
+import json
+from typing import Iterable, Iterator
+
+from plugin.credit.codes import InvalidCode, validate_subject_code
+from plugin.credit.models import GENERAL, SEVERE, DishonestyRecord, Subject, Tier, TierScheme
+from plugin.credit.tiers import active_scheme
+from plugin.db import database, now
+
+BATCH = 5000
+SUBJECT_FIELDS = ("code", "name", "tier")
+RECORD_FIELDS = ("code", "severity", "reason", "authority", "start", "end")
+SEVERITY_ALIASES = {SEVERE: SEVERE, GENERAL: GENERAL, "severe": SEVERE, "general": GENERAL}
+
+
+class BadRow(ValueError):
+    pass
+
+
+@dataclasses.dataclass
+class ImportReport:
+    imported: int = 0
+    errors: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def error(self, line: int, reason: str) -> None:
+        self.errors.append(f"line {line}: {reason}")
+
+
+def read_rows(stream: io.TextIOBase, fields: tuple[str, ...], report: ImportReport,
+              fmt: str | None = None) -> Iterator[tuple[int, dict]]:
+    """Yield (line number, row dict) from CSV or JSON lines; malformed lines go to the report."""
+    first = stream.readline()
+    if fmt is None:
+        fmt = "jsonl" if first.lstrip().startswith("{") else "csv"
+    if fmt == "jsonl":
+        for number, line in enumerate([first], start=1) if first else ():
+            yield from _json_line(number, line, report)
+        for number, line in enumerate(stream, start=2):
+            yield from _json_line(number, line, report)
+        return
+    header = [h.strip().lstrip("\ufeff") for h in next(csv.reader([first]))] if first else []
+    missing = [f for f in fields if f not in header and f != "end"]
+    if missing:
+        report.error(1, f"header lacks column(s) {', '.join(missing)}; expected {','.join(fields)}")
+        return
+    reader = csv.reader(stream)
+    for values in reader:
+        number = reader.line_num + 1
+        if not values or all(not v.strip() for v in values):
+            continue
+        if len(values) != len(header):
+            report.error(number, f"expected {len(header)} columns, found {len(values)}")
+            continue
+        yield number, dict(zip(header, values))
+
+
+def _json_line(number: int, line: str, report: ImportReport):
+    if not line.strip():
+        return
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as e:
+        report.error(number, f"not valid JSON ({e.msg})")
+        return
+    if not isinstance(row, dict):
+        report.error(number, "a line must be a JSON object")
+        return
+    yield number, {k: "" if v is None else str(v) for k, v in row.items()}
+
+
+def _batches(rows: Iterable, size: int = BATCH):
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def import_subjects(stream, source: str = "信用平台导入", fmt: str | None = None,
+                    scheme: TierScheme | None = None) -> ImportReport:
+    """Upsert subjects by code from rows ``code,name,tier`` (tier: a code of the active scheme)."""
+    report = ImportReport()
+    scheme = scheme or active_scheme()
+    tiers = {t.code: t.id for t in scheme.tiers}
+    tier_list = "、".join(sorted(tiers))
+
+    def parsed():
+        for line, row in read_rows(stream, SUBJECT_FIELDS, report, fmt):
+            try:
+                code, kind = validate_subject_code(row.get("code", ""))
+            except InvalidCode as e:
+                report.error(line, str(e))
+                continue
+            name = (row.get("name") or "").strip()
+            if not name:
+                report.error(line, "name is empty（名称为空）")
+                continue
+            tier_code = (row.get("tier") or "").strip()
+            if tier_code and tier_code not in tiers:
+                report.error(line, f"unknown tier {tier_code!r} in scheme {scheme.name}（可用：{tier_list}）")
+                continue
+            yield {"code": code, "name": name[:200], "kind": kind, "tier": tiers.get(tier_code),
+                   "source": source}
+
+    stamp = now()
+    for batch in _batches(parsed()):
+        unique = {row["code"]: row | {"tier_updated_at": stamp, "created_at": stamp} for row in batch}
+        with database.atomic():
+            (Subject.insert_many(list(unique.values()))
+             .on_conflict(conflict_target=[Subject.code],
+                          preserve=[Subject.name, Subject.kind, Subject.tier, Subject.source,
+                                    Subject.tier_updated_at])
+             .execute())
+        report.imported += len(unique)
+    return report
+
+
+def record_fingerprint(code: str, severity: str, authority: str, start: _dt.date, reason: str) -> str:
+    text = "\x1f".join((code, severity, authority, start.isoformat(), reason))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _date(value: str, what: str) -> _dt.date:
+    try:
+        return _dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise BadRow(f"{what} {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def import_dishonesty(stream, fmt: str | None = None) -> ImportReport:
+    """Add dishonesty records from rows ``code,severity,reason,authority,start,end``.
+
+    A record already imported (same subject, severity, authority, start and reason) is not
+    added twice; its end date is updated.
+    """
+    report = ImportReport()
+
+    def parsed():
+        for line, row in read_rows(stream, RECORD_FIELDS, report, fmt):
+            try:
+                code, _kind = validate_subject_code(row.get("code", ""))
+                severity = SEVERITY_ALIASES.get((row.get("severity") or "").strip())
+                if severity is None:
+                    raise BadRow(f"severity {row.get('severity')!r} must be 一般 or 严重")
+                reason = (row.get("reason") or "").strip()
+                authority = (row.get("authority") or "").strip()
+                if not reason or not authority:
+                    raise BadRow("reason and authority are required（失信事由和认定机关必填）")
+                start = _date(row.get("start") or "", "start")
+                end = _date(row["end"], "end") if (row.get("end") or "").strip() else None
+                if end and end < start:
+                    raise BadRow(f"end {end} is before start {start}")
+            except (InvalidCode, BadRow) as e:
+                report.error(line, str(e))
+                continue
+            yield line, {"code": code, "severity": severity, "reason": reason, "authority": authority,
+                         "start": start, "end": end}
+
+    for batch in _batches(parsed()):
+        codes = {row["code"] for _, row in batch}
+        ids = dict(Subject.select(Subject.code, Subject.id).where(Subject.code.in_(codes)).tuples())
+        rows = {}
+        for line, row in batch:
+            subject_id = ids.get(row["code"])
+            if subject_id is None:
+                report.error(line, f"subject {row['code']} is not in the subject register（信用主体不存在）")
+                continue
+            fp = record_fingerprint(row["code"], row["severity"], row["authority"], row["start"],
+                                    row["reason"])
+            rows[fp] = {"subject": subject_id, "severity": row["severity"], "reason": row["reason"],
+                        "authority": row["authority"], "start": row["start"], "end": row["end"],
+                        "fingerprint": fp, "created_at": now()}
+        if not rows:
+            continue
+        with database.atomic():
+            (DishonestyRecord.insert_many(list(rows.values()))
+             .on_conflict(conflict_target=[DishonestyRecord.fingerprint],
+                          preserve=[DishonestyRecord.end])
+             .execute())
+        report.imported += len(rows)
+    return report

@@ -1,0 +1,106 @@
+"""Credit tables: tier schemes and tiers, credit subjects, dishonesty records."""
+from __future__ import annotations
+
+import datetime as _dt
+
+import peewee as pw
+
+from plugin.db import BaseModel, now
+
+SEVERE = "严重"
+GENERAL = "一般"
+SEVERITIES = (GENERAL, SEVERE)
+
+PERSON = "person"
+ORGANISATION = "organisation"
+SUBJECT_KINDS = ((ORGANISATION, "法人和其他组织"), (PERSON, "自然人"))
+
+
+class TierScheme(BaseModel):
+    """A city's credit tier scheme (海口 红橙蓝黑, 杭州 五色, 江都 A–E). One is active."""
+
+    code = pw.CharField(unique=True, max_length=32, verbose_name="编码")
+    name = pw.CharField(max_length=100, verbose_name="名称")
+    region = pw.CharField(max_length=100, default="", verbose_name="地区")
+    description = pw.TextField(default="", verbose_name="说明")
+    default_tier_code = pw.CharField(max_length=16, default="", verbose_name="未评级主体的默认等级")
+    active = pw.BooleanField(default=False, index=True, verbose_name="启用")
+
+    class Meta:
+        table_name = "tier_scheme"
+
+    def __str__(self):
+        return self.name
+
+    def ordered_tiers(self) -> list["Tier"]:
+        """Tiers best first."""
+        return list(self.tiers.order_by(Tier.rank.desc()))
+
+
+class Tier(BaseModel):
+    """One tier of a scheme. Rank 0 is the worst tier of its scheme."""
+
+    scheme = pw.ForeignKeyField(TierScheme, backref="tiers", on_delete="RESTRICT", verbose_name="等级体系")
+    code = pw.CharField(max_length=16, verbose_name="等级编码")
+    label = pw.CharField(max_length=32, verbose_name="等级名称")
+    colour = pw.CharField(max_length=16, default="#888888", verbose_name="颜色")
+    rank = pw.IntegerField(verbose_name="序位（0 为最差）")
+    inspection_ratio = pw.FloatField(default=0.05, verbose_name="双随机抽查比例")
+    description = pw.TextField(default="", verbose_name="说明")
+
+    class Meta:
+        table_name = "tier"
+        indexes = ((("scheme", "code"), True), (("scheme", "rank"), True))
+
+    def __str__(self):
+        return f"{self.label}（{self.code}）"
+
+
+class Subject(BaseModel):
+    """A credit subject: a legal person (统一社会信用代码) or a natural person (身份证号)."""
+
+    code = pw.CharField(unique=True, max_length=18, verbose_name="统一社会信用代码/身份证号")
+    name = pw.CharField(max_length=200, index=True, verbose_name="名称")
+    kind = pw.CharField(max_length=16, choices=SUBJECT_KINDS, verbose_name="主体类型")
+    tier = pw.ForeignKeyField(Tier, null=True, backref="subjects", on_delete="RESTRICT",
+                              verbose_name="导入信用等级")
+    source = pw.CharField(max_length=100, default="", verbose_name="等级来源")
+    tier_updated_at = pw.DateTimeField(null=True, verbose_name="等级更新时间")
+    created_at = pw.DateTimeField(default=now, verbose_name="创建时间")
+
+    class Meta:
+        table_name = "subject"
+
+    def __str__(self):
+        return f"{self.name}（{self.code}）"
+
+
+class DishonestyRecord(BaseModel):
+    """失信记录. Active while started, not ended and not repaired."""
+
+    subject = pw.ForeignKeyField(Subject, backref="dishonesty_records", on_delete="RESTRICT",
+                                 verbose_name="信用主体")
+    severity = pw.CharField(max_length=8, choices=[(s, s) for s in SEVERITIES], verbose_name="严重程度")
+    reason = pw.TextField(verbose_name="失信事由")
+    authority = pw.CharField(max_length=200, verbose_name="认定机关")
+    start = pw.DateField(verbose_name="起始日期")
+    end = pw.DateField(null=True, verbose_name="截止日期")
+    repaired_at = pw.DateTimeField(null=True, verbose_name="修复时间")
+    fingerprint = pw.CharField(max_length=64, unique=True, verbose_name="去重指纹")
+    created_at = pw.DateTimeField(default=now, verbose_name="记录时间")
+
+    class Meta:
+        table_name = "dishonesty_record"
+
+    def is_active(self, on: _dt.date | None = None) -> bool:
+        on = on or _dt.date.today()
+        return (self.repaired_at is None and self.start <= on
+                and (self.end is None or self.end >= on))
+
+    @classmethod
+    def active_clause(cls, on: _dt.date):
+        return ((cls.repaired_at.is_null()) & (cls.start <= on)
+                & (cls.end.is_null() | (cls.end >= on)))
+
+    def __str__(self):
+        return f"{self.severity}：{self.reason[:30]}"

@@ -1,0 +1,163 @@
+"""Running one case's workflow: start, restore, step, save. No HTML, no database.
+
+A case's stored state is the workflow without its spec (the spec is stored once
+per process version and restored from the cache), so a waiting case costs only
+its task tree. SpiffWorkflow is not thread-safe: every call here works on a
+workflow object that belongs to one call, never shared between threads.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.helpers.encoder import create_encoder
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from plugin.engine.scripting import ScriptFailure, script_engine
+
+STATE_VERSION = "xinyipi-1"
+
+
+class CaseStateConverter(BpmnWorkflowConverter):
+    """The workflow converter, minus the spec: cases reference their process version instead."""
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct):
+        spec, subprocess_specs = dct.pop("_specs")
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+_CASE_CONFIG = dict(CAMUNDA_CONFIG)
+_CASE_CONFIG[BpmnWorkflow] = CaseStateConverter
+_case_registry = BpmnWorkflowSerializer.configure(_CASE_CONFIG)
+_case_encoder = create_encoder(_case_registry, None)
+
+
+class EngineError(RuntimeError):
+    """The diagram failed while a case ran; the message names the element."""
+
+
+def _engine_error(e: Exception) -> EngineError:
+    task = getattr(e, "task", None)
+    where = getattr(getattr(task, "task_spec", None), "bpmn_id", None) or getattr(task, "task_spec", None)
+    cause = getattr(e, "exception", None) or e.__cause__ or e
+    if isinstance(cause, ScriptFailure):
+        text = str(cause)
+    else:
+        text = f"{type(cause).__name__}: {cause}"
+    return EngineError(f"流程执行出错{f'（元素 {where}）' if where else ''}：{text}")
+
+
+def new_workflow(spec_pair, data: dict, scheme_ranks: dict[str, int], rank: int) -> BpmnWorkflow:
+    spec, subprocesses = spec_pair
+    workflow = BpmnWorkflow(spec, subprocesses, script_engine=script_engine(scheme_ranks, rank))
+    workflow.task_tree.data.update(data)
+    return workflow
+
+
+def run_engine(workflow: BpmnWorkflow) -> None:
+    """Run every engine task that is ready, and refresh timers."""
+    try:
+        workflow.do_engine_steps()
+    except (SpiffWorkflowException, ScriptFailure) as e:
+        raise _engine_error(e) from e
+
+
+def dump_state(workflow: BpmnWorkflow) -> str:
+    _case_registry._encoder_mode = True
+    try:
+        dct = _case_registry.convert(workflow)
+        dct["state_version"] = STATE_VERSION
+        return json.dumps(dct, cls=_case_encoder, ensure_ascii=False, separators=(",", ":"))
+    finally:
+        _case_registry._encoder_mode = False
+
+
+def load_state(spec_pair, state: str, scheme_ranks: dict[str, int], rank: int) -> BpmnWorkflow:
+    dct = json.loads(state)
+    dct.pop("state_version", None)
+    dct["_specs"] = spec_pair
+    workflow = _case_registry.restore(dct)
+    workflow.script_engine = script_engine(scheme_ranks, rank)
+    return workflow
+
+
+def ready_human_tasks(workflow: BpmnWorkflow):
+    return [t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.manual]
+
+
+def find_ready_task(workflow: BpmnWorkflow, task_id: str):
+    for task in ready_human_tasks(workflow):
+        if str(task.id) == task_id or task.task_spec.bpmn_id == task_id:
+            return task
+    return None
+
+
+def complete_human_task(workflow: BpmnWorkflow, task, data: dict) -> None:
+    task.data.update(data)
+    try:
+        task.run()
+    except (SpiffWorkflowException, ScriptFailure) as e:
+        raise _engine_error(e) from e
+    run_engine(workflow)
+
+
+def timer_due_times(workflow: BpmnWorkflow) -> list[_dt.datetime]:
+    """When each waiting timer of the workflow falls due (aware datetimes)."""
+    due = []
+    for task in workflow.event_manager.tasks.values():
+        event = task.task_spec.event_definition
+        if isinstance(event, TimerEventDefinition) and task.has_state(TaskState.WAITING):
+            value = task._get_internal_data("event_value")
+            if value is None:
+                continue
+            parsed = TimerEventDefinition.parse_time_or_duration(value) if isinstance(value, str) else None
+            if isinstance(parsed, _dt.datetime):
+                due.append(parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.timezone.utc))
+    return sorted(due)
+
+
+def fire_timers(workflow: BpmnWorkflow) -> None:
+    """Fire the timers that are due and run what follows."""
+    try:
+        workflow.refresh_timers()
+    except (SpiffWorkflowException, ScriptFailure) as e:
+        raise _engine_error(e) from e
+    run_engine(workflow)
+
+
+def current_element_ids(workflow: BpmnWorkflow) -> list[str]:
+    """BPMN ids of the steps the case is at (ready or waiting), for highlighting the diagram."""
+    ids = []
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+        if bpmn_id and bpmn_id not in ids:
+            ids.append(bpmn_id)
+    return ids
+
+
+def completed_element_ids(workflow: BpmnWorkflow) -> list[str]:
+    ids = []
+    for task in workflow.get_tasks(state=TaskState.COMPLETED):
+        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+        if bpmn_id and bpmn_id not in ids:
+            ids.append(bpmn_id)
+    return ids

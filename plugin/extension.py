@@ -1,0 +1,62 @@
+"""`XinYiPi`, the Flask extension that mounts xinyipi into an app."""
+from __future__ import annotations
+
+from flask import Flask, request, session
+
+from plugin import config, db
+
+
+class XinYiPi:
+    """Mount xinyipi into a Flask app.
+
+    ``XinYiPi(app, admin)`` or ``ext = XinYiPi(); ext.init_app(app, admin)``. Binds the database,
+    registers the CLI group (``flask xinyipi …``) and the blueprints, and adds the staff views to
+    the host's ``flask_admin.Admin`` when one is given (or creates one at ``/admin``).
+    """
+
+    def __init__(self, app: Flask | None = None, admin=None):
+        self.admin = None
+        if app is not None:
+            self.init_app(app, admin)
+
+    def init_app(self, app: Flask, admin=None) -> None:
+        config.load(app)
+        db.bind(app.config["XINYIPI_DATABASE_URL"])
+        app.extensions["xinyipi"] = self
+        self._init_babel(app)
+
+        @app.before_request
+        def _connect():
+            db.database.connect(reuse_if_open=True)
+
+        @app.teardown_request
+        def _close(exc):
+            if not db.database.is_closed() and not db.database.in_transaction():
+                db.database.close()
+
+        from plugin.cli import cli
+        if "xinyipi" not in app.cli.commands:
+            app.cli.add_command(cli)
+
+        from plugin.api import api
+        app.register_blueprint(api)
+
+        from admin import init_admin
+        self.admin = init_admin(app, admin)
+
+    @staticmethod
+    def _init_babel(app: Flask) -> None:
+        """Flask-Babel must be initialised whenever it is installed (Flask-Admin uses it)."""
+        if "babel" in app.extensions:
+            return
+        from flask_babel import Babel
+
+        def select_locale():
+            lang = request.args.get("lang")
+            if lang in ("zh_CN", "en"):
+                session["lang"] = lang
+            return session.get("lang") or app.config["XINYIPI_LOCALE"]
+
+        app.config.setdefault("BABEL_DEFAULT_LOCALE", app.config["XINYIPI_LOCALE"])
+        app.config.setdefault("BABEL_DEFAULT_TIMEZONE", app.config["XINYIPI_TIMEZONE"])
+        Babel(app, locale_selector=select_locale)
