@@ -150,5 +150,194 @@ def workdays_command(start, n):
 
 def main(argv=None):
     """Console script entry point: the `xinyipi` group on the standalone app."""
+    import peewee
+
     from plugin import create_app
-    cli.main(args=argv, prog_name="xinyipi", obj=ScriptInfo(create_app=lambda: create_app()))
+    from plugin.credit.tiers import NoActiveScheme
+    try:
+        cli.main(args=argv, prog_name="xinyipi", obj=ScriptInfo(create_app=lambda: create_app()),
+                 standalone_mode=True)
+    except NoActiveScheme as e:
+        fail(str(e))
+    except (peewee.OperationalError, peewee.ProgrammingError) as e:
+        text = str(e)
+        if "no such table" in text or "does not exist" in text:
+            fail(f"数据库尚未初始化（{text.splitlines()[0]}）：请先运行 xinyipi init（和 xinyipi seed）")
+        raise
+
+
+process = AppGroup("process", help="Validate and publish BPMN diagrams.")
+cli.add_command(process)
+
+
+def _read_diagram(path: str) -> str:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        fail(f"cannot read {path}: {e.strerror}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        fail(f"{path}: 不是 UTF-8 编码的文本文件，不是 BPMN 文件")
+
+
+@process.command("validate")
+@click.argument("path")
+@click.option("--json", "as_json", is_flag=True)
+def process_validate_command(path, as_json):
+    """Check a diagram and dry-run it once per tier of the active scheme."""
+    from plugin.engine.validate import validate_xml
+    report = validate_xml(_read_diagram(path), filename=path)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        for line in report.lines():
+            click.echo(line)
+    if not report.ok:
+        sys.exit(1)
+
+
+@process.command("publish")
+@click.argument("path")
+@click.option("--matter", "matter_code", help="bind the new version to this matter")
+@click.option("--publisher", default="cli", show_default=True)
+def process_publish_command(path, matter_code, publisher):
+    """Validate and store a new version of a diagram (running cases keep theirs)."""
+    from plugin.catalog.models import Matter
+    from plugin.engine.publish import PublishRefused, publish
+    matter = None
+    if matter_code:
+        matter = Matter.get_or_none(Matter.code == matter_code)
+        if matter is None:
+            fail(f"matter {matter_code} does not exist（事项不存在）")
+    try:
+        definition = publish(_read_diagram(path), source=path, publisher=publisher, matter=matter)
+    except PublishRefused as e:
+        for line in e.report.lines():
+            click.echo(line, err=True)
+        sys.exit(1)
+    click.echo(f"published {definition.key} v{definition.version}"
+               + (f", bound to {matter.code} {matter.name}" if matter else ""))
+
+
+def _print_case(app):
+    from plugin.applications import service
+    click.echo(f"{app.number}  {app.matter.name}  申请人 {app.subject.name}（{app.subject.code}）")
+    click.echo(f"status: {app.status} {app.status_label}  path: {app.path or '-'}  decision: {app.decision or '-'}"
+               f"  tier: {app.tier_code}  version: {app.version}")
+    if app.refusal_reason:
+        click.echo(f"refused: {app.refusal_reason}")
+    if app.due_date:
+        click.echo(f"promised: {app.promised_days} working days, due {app.due_date.isoformat()}")
+    if app.next_due_at:
+        click.echo(f"next timer (UTC): {app.next_due_at.isoformat(sep=' ', timespec='seconds')}")
+    for task in service.ready_tasks(app):
+        fields = ", ".join(f"{f['id']}:{f['type']}{'*' if f['required'] else ''}" for f in task["fields"])
+        click.echo(f"task {task['id']} [{task['lane']}] {task['name']}  fields: {fields or '-'}")
+
+
+def _parse_json(text: str | None) -> dict:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        fail(f"--data is not valid JSON: {e.msg} (column {e.colno})")
+    if not isinstance(value, dict):
+        fail("--data must be a JSON object")
+    return value
+
+
+@cli.command("apply")
+@click.option("--matter", "matter_code", required=True)
+@click.option("--applicant", "applicant_code", required=True)
+@click.option("--data", "data", default=None, help="application form data as a JSON object")
+def apply_command(matter_code, applicant_code, data):
+    """Apply for a matter as an applicant: credit check, negative list, start the process."""
+    from plugin.applications import service
+    try:
+        app = service.apply(matter_code, applicant_code, _parse_json(data))
+    except service.ApplicationError as e:
+        fail(str(e))
+    _print_case(app)
+    if app.status == "refused":
+        sys.exit(3)
+
+
+@cli.command("case")
+@click.argument("number")
+@click.option("--timeline", is_flag=True, help="also print the audit trail")
+def case_command(number, timeline):
+    """Show a case, the tasks it waits on, and optionally its timeline."""
+    from plugin.applications import service
+    try:
+        app = service.get(number)
+    except service.ApplicationError as e:
+        fail(str(e))
+    _print_case(app)
+    if timeline:
+        for row in service.timeline(app):
+            click.echo(f"  {row['at']}  {row['actor']}  {row['action']}  {row['from'] or ''}→{row['to'] or ''}")
+
+
+@cli.command("complete")
+@click.argument("number")
+@click.argument("task_id")
+@click.option("--as", "who", required=True,
+              help="staff username (acts in their role) or the applicant's code")
+@click.option("--data", "data", default=None, help="form values as a JSON object")
+@click.option("--version", "expected_version", type=int, default=None,
+              help="refuse if the case changed since this version")
+def complete_command(number, task_id, who, data, expected_version):
+    """Complete a human task of a case with its form values."""
+    from plugin.accounts import StaffUser
+    from plugin.applications import service
+    from plugin.engine.forms import FormErrors
+    user = StaffUser.get_or_none(StaffUser.username == who)
+    actor = service.Actor.staff(user.username, user.role) if user else service.Actor.applicant(who.upper())
+    try:
+        app = service.complete_task(number, task_id, _parse_json(data), actor, expected_version)
+    except FormErrors as e:
+        for field, message in e.errors.items():
+            click.echo(f"{field}: {message}", err=True)
+        sys.exit(2)
+    except service.Conflict as e:
+        fail(str(e), code=4)
+    except service.ApplicationError as e:
+        fail(str(e))
+    _print_case(app)
+
+
+@cli.command("tick")
+def tick_command():
+    """Fire the timers that are due (run from cron, or use `xinyipi worker`)."""
+    from plugin.applications import service
+    report = service.tick()
+    click.echo(f"checked {report.checked}, fired {report.fired}, conflicts {report.conflicts}, "
+               f"errors {len(report.errors)}")
+    for error in report.errors:
+        click.echo(error, err=True)
+    if report.errors:
+        sys.exit(1)
+
+
+@cli.command("worker")
+@click.option("--interval", default=30.0, show_default=True, help="seconds between ticks")
+@click.option("--once", is_flag=True, help="tick once and exit")
+def worker_command(interval, once):
+    """Tick on a schedule until stopped."""
+    import time
+
+    from plugin.applications import service
+    from plugin.db import database
+    while True:
+        report = service.tick()
+        if report.fired or report.errors:
+            click.echo(f"{_dt.datetime.now():%Y-%m-%d %H:%M:%S} fired {report.fired}, errors {len(report.errors)}")
+        for error in report.errors:
+            click.echo(error, err=True)
+        if once:
+            return
+        database.close()
+        time.sleep(interval)

@@ -1,0 +1,86 @@
+"""Small helpers for tests that drive cases through the real service."""
+from __future__ import annotations
+
+import random
+
+from plugin.accounts import StaffUser
+from plugin.applications import service
+from plugin.catalog.models import Matter
+from plugin.catalog.negative_list import is_on_negative_list
+from plugin.credit.codes import make_credit_code
+from plugin.credit.models import DishonestyRecord, Subject, Tier, TierScheme
+from plugin.engine.models import ProcessDefinition
+from seeds.loader import demo_subjects
+
+STAFF_FOR_LANE = {"reviewer": "reviewer", "approver": "approver", "supervisor": "supervisor"}
+
+
+def demo_code(tier: str, severity=None) -> str:
+    """The code of the first named demo subject of a Haikou tier (and record severity)."""
+    for code, _name, _kind, scheme, t, sev in demo_subjects():
+        if scheme == "haikou" and t == tier and sev == severity:
+            return code
+    raise LookupError(tier)
+
+
+def new_subject(tier_code: str, scheme: str = "haikou", seed: int = 1, name: str = "测试主体有限公司") -> Subject:
+    tier = Tier.select().join(TierScheme).where((TierScheme.code == scheme) & (Tier.code == tier_code)).get()
+    code = make_credit_code(random.Random(f"{scheme}{tier_code}{seed}"))
+    return Subject.create(code=code, name=f"{name}{seed}", kind="organisation", tier=tier, source="测试")
+
+
+def add_record(subject: Subject, severity: str, reason="测试失信记录"):
+    import datetime as _dt
+    return DishonestyRecord.create(subject=subject, severity=severity, reason=reason, authority="测试机关",
+                                   start=_dt.date(2025, 1, 1), end=None,
+                                   fingerprint=f"{subject.code}{severity}{reason}")
+
+
+def matter_with(process_key: str, negative: bool | None = None) -> Matter:
+    query = (Matter.select().join(ProcessDefinition, on=(Matter.process == ProcessDefinition.id))
+             .where(ProcessDefinition.key == process_key).order_by(Matter.code))
+    for matter in query:
+        if negative is None or is_on_negative_list(matter) == negative:
+            return matter
+    raise LookupError(process_key)
+
+
+def actor_for(app, lane: str) -> service.Actor:
+    if lane == "applicant":
+        return service.Actor.applicant(app.subject.code)
+    user = StaffUser.get(StaffUser.username == STAFF_FOR_LANE[lane])
+    return service.Actor.staff(user.username, user.role)
+
+
+def values_for(task: dict, choice: str | None = None) -> dict:
+    values = {}
+    for field in task["fields"]:
+        if field["type"] == "enum":
+            ids = [o["id"] for o in field["options"]]
+            values[field["id"]] = choice if choice in ids else next(
+                (k for k in ("accepted", "approved") if k in ids), ids[0])
+        elif field["type"] == "boolean":
+            values[field["id"]] = True
+        elif field["type"] == "long":
+            values[field["id"]] = 1
+        elif field["type"] == "date":
+            values[field["id"]] = "2026-12-01"
+        else:
+            values[field["id"]] = "材料齐全，符合条件"
+    return values
+
+
+def work_through(app, choices: dict[str, str] | None = None, max_steps: int = 20):
+    """Complete every ready task with approving values (or `choices[task name]`); return the case and
+    the names of the tasks done."""
+    done = []
+    for _ in range(max_steps):
+        app = service.get(app.number)
+        tasks = service.ready_tasks(app)
+        if not tasks:
+            return app, done
+        task = tasks[0]
+        choice = (choices or {}).get(task["name"])
+        service.complete_task(app.number, task["id"], values_for(task, choice), actor_for(app, task["lane"]))
+        done.append(task["name"])
+    raise AssertionError(f"still tasks after {max_steps} steps: {done}")
