@@ -31,7 +31,7 @@ def open_database(url: str) -> peewee.Database:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10)
     if url.startswith(("postgresql://", "postgres://")):
-        return connect(url, autorollback=True)
+        return connect(url)
     raise ValueError(f"unsupported XINYIPI_DATABASE_URL {url!r}: use sqlite:///… or postgresql://…")
 
 

@@ -12,6 +12,7 @@ import pytest
 from plugin import db as dbmod
 
 POSTGRES_URL = os.environ.get("XINYIPI_TEST_POSTGRES_URL")
+_SEEDED_TEMPLATE: dict[str, object] = {}
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,26 +29,54 @@ def backend(request):
     return request.param
 
 
-def _pg_schema_url(schema: str) -> str:
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    return f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+def _pg_url(database: str) -> str:
+    """POSTGRES_URL pointing at another database of the same server."""
+    from urllib.parse import urlsplit, urlunsplit
+    parts = urlsplit(POSTGRES_URL)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+def _pg_admin(sql: str) -> None:
+    import psycopg
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(sql)
 
 
 @pytest.fixture
-def database_url(backend, tmp_path):
-    """A fresh, empty database for one test; yields its URL."""
+def database_url(backend, tmp_path, request):
+    """A fresh database for one test (on PostgreSQL a database of its own, dropped afterwards)."""
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path}/xinyipi.db"
         _close()
         return
-    import psycopg
-    schema = f"xyt_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    yield _pg_schema_url(schema)
+    name = f"xyt_{uuid.uuid4().hex[:12]}"
+    template = _pg_seed_template() if "seeded" in request.fixturenames else None
+    _pg_admin(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
+    yield _pg_url(name)
     _close()
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _pg_seed_template() -> str:
+    """A PostgreSQL database seeded once per session, copied by CREATE DATABASE … TEMPLATE."""
+    name = _SEEDED_TEMPLATE.get("postgres")
+    if name is None:
+        from plugin.migrations import migrate
+        from seeds.loader import load_all
+        name = f"xyt_seed_{uuid.uuid4().hex[:8]}"
+        _pg_admin(f"CREATE DATABASE {name}")
+        dbmod.bind(_pg_url(name))
+        migrate()
+        load_all()
+        _close()
+        _SEEDED_TEMPLATE["postgres"] = name
+    return name
+
+
+def pytest_sessionfinish(session, exitstatus):
+    name = _SEEDED_TEMPLATE.get("postgres")
+    if name:
+        _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture
@@ -58,9 +87,6 @@ def db(database_url):
     migrate()
     yield database
     _close()
-
-
-_SEEDED_TEMPLATE: dict[str, Path] = {}
 
 
 @pytest.fixture
@@ -81,9 +107,7 @@ def seeded(database_url, backend, tmp_path_factory):
         shutil.copy(template, database_url[len("sqlite:///"):])
         database = dbmod.bind(database_url)
     else:
-        database = dbmod.bind(database_url)
-        migrate()
-        load_all()
+        database = dbmod.bind(database_url)  # created from the seeded template
     yield database
     _close()
 
