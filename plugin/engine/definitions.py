@@ -84,8 +84,20 @@ def parse_process(root, filename: str | None = None):
     return ids[0], spec, subprocesses
 
 
+# SpiffWorkflow's parser messages a process designer is likely to meet, in Chinese.
+SPIFF_MESSAGES = {
+    "Non-default exclusive outgoing sequence flow without condition": "排他网关的非默认出口流缺少条件表达式",
+    "No start event found": "流程没有开始事件",
+    "Multiple outgoing flows are not supported for tasks of type": "此类任务不支持多条出口流（请改用网关）",
+    "Invalid process": "流程无效",
+}
+
+
 def _validation_message(e: ValidationException) -> str:
-    text = str(e).split("\n")[0]
+    text = str(e).split("\n")[0].strip()
+    for english, chinese in SPIFF_MESSAGES.items():
+        if text.startswith(english):
+            return f"{chinese}（{text}）"
     return f"流程校验失败：{text}"
 
 

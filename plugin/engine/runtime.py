@@ -58,7 +58,8 @@ class EngineError(RuntimeError):
 def _engine_error(e: Exception) -> EngineError:
     task = getattr(e, "task", None)
     where = getattr(getattr(task, "task_spec", None), "bpmn_id", None) or getattr(task, "task_spec", None)
-    cause = getattr(e, "exception", None) or e.__cause__ or e
+    # SpiffWorkflow wraps the script's own exception without keeping it; it is the implicit context.
+    cause = e.__cause__ or e.__context__ or e
     if isinstance(cause, ScriptFailure):
         text = str(cause)
     else:
