@@ -52,7 +52,7 @@ from typing import Iterable, NamedTuple
 import chinese_calendar
 import peewee
 
-from plugin.db import BaseModel, now as _now
+from plugin.db import ReferenceCache, ReferenceModel, now as _now
 
 __all__ = [
     "CalendarDay",
@@ -101,7 +101,7 @@ class FallbackWarning(UserWarning):
     """A computation used a year whose holidays are unknown (Monday–Friday assumed)."""
 
 
-class CalendarDay(BaseModel):
+class CalendarDay(ReferenceModel):
     """One day whose working status is set by hand; it overrides every other source."""
 
     day = peewee.DateField(unique=True, verbose_name="日期")
@@ -354,53 +354,61 @@ class WorkingCalendar:
         return _dt.datetime.combine(day, _dt.time(23, 59, 59), tzinfo=moment.tzinfo)
 
 
-# -- module-level convenience (each call uses a fresh WorkingCalendar) ------
+# -- module-level convenience: one shared calendar, refreshed like other reference data ------
+
+_shared = ReferenceCache()
+
+
+def _calendar() -> "WorkingCalendar":
+    """The process's calendar: override rows are read once per year and kept for `ttl` seconds
+    (saving a CalendarDay clears it at once; other processes see the change within the TTL)."""
+    return _shared.get("calendar", WorkingCalendar)
 
 
 def is_workday(day: _dt.date) -> bool:
     """True if ``day`` is a statutory working day (see :meth:`WorkingCalendar.is_workday`)."""
-    return WorkingCalendar().is_workday(day)
+    return _calendar().is_workday(day)
 
 
 def day_info(day: _dt.date) -> DayInfo:
     """Working status, name and source of ``day`` (see :meth:`WorkingCalendar.day_info`)."""
-    return WorkingCalendar().day_info(day)
+    return _calendar().day_info(day)
 
 
 def add_working_days(start: _dt.date, n: int) -> _dt.date:
     """The ``n``-th working day after ``start``, start not counted (see :meth:`WorkingCalendar.add_working_days`)."""
-    return WorkingCalendar().add_working_days(start, n)
+    return _calendar().add_working_days(start, n)
 
 
 def add_working_days_from(moment: _dt.datetime, n: int) -> _dt.datetime:
     """23:59:59 (same tzinfo) of the ``n``-th working day after ``moment``'s date — a timer due time."""
-    return WorkingCalendar().add_working_days_from(moment, n)
+    return _calendar().add_working_days_from(moment, n)
 
 
 def add_working_days_excluding(
     start: _dt.date, n: int, excluded: Iterable[tuple[_dt.date, _dt.date]]
 ) -> _dt.date:
     """The ``n``-th working day after ``start`` not inside any excluded inclusive range."""
-    return WorkingCalendar().add_working_days_excluding(start, n, excluded)
+    return _calendar().add_working_days_excluding(start, n, excluded)
 
 
 def working_days_between(start: _dt.date, end: _dt.date) -> int:
     """Working days after ``start`` up to and including ``end``; 0 if ``end <= start``."""
-    return WorkingCalendar().working_days_between(start, end)
+    return _calendar().working_days_between(start, end)
 
 
 def working_days_between_excluding(
     start: _dt.date, end: _dt.date, excluded: Iterable[tuple[_dt.date, _dt.date]]
 ) -> int:
     """Working days after ``start`` up to ``end`` inclusive, not counting those in ``excluded`` ranges (特别程序)."""
-    return WorkingCalendar().working_days_between_excluding(start, end, excluded)
+    return _calendar().working_days_between_excluding(start, end, excluded)
 
 
 def year_source(year: int) -> str:
     """``"chinesecalendar"``, ``"override"`` or ``"fallback"`` for ``year`` (see :meth:`WorkingCalendar.year_source`)."""
-    return WorkingCalendar().year_source(year)
+    return _calendar().year_source(year)
 
 
 def fallback_years(start: _dt.date, end: _dt.date) -> list[int]:
     """Years between ``start`` and ``end`` that are counted Monday–Friday."""
-    return WorkingCalendar().fallback_years(start, end)
+    return _calendar().fallback_years(start, end)

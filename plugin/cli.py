@@ -53,9 +53,27 @@ def serve_command(host, port, workers):
     run()
 
 
+def _check_utf8(path: str) -> None:
+    """Refuse a file that is not UTF-8 before a single row is written."""
+    import codecs
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as e:
+                line += chunk[:e.start].count(b"\n")
+                fail(f"{path}: 第 {line} 行不是 UTF-8 编码（可能是 GBK/GB18030 导出）；"
+                     f"请另存为 UTF-8 后重试 (file is not UTF-8 text)")
+            line += chunk.count(b"\n")
+
+
 def _import(kind: str, path: str, fmt: str | None):
     from plugin.credit.importer import import_dishonesty, import_subjects
     try:
+        if path != "-":
+            _check_utf8(path)
         stream = sys.stdin if path == "-" else open(path, encoding="utf-8-sig", newline="")
     except OSError as e:
         fail(f"cannot read {path}: {e.strerror}")
@@ -341,3 +359,19 @@ def worker_command(interval, once):
             return
         database.close()
         time.sleep(interval)
+
+
+@cli.command("bench")
+@click.option("--n", "n", default=2000, show_default=True, help="instant approvals to time")
+@click.option("--postgres", "postgres_url", default=None,
+              help="also run on PostgreSQL (a scratch database is created on this server)")
+@click.option("--import-rows", default=0, show_default=True,
+              help="also time importing this many subject rows (e.g. 1000000)")
+def bench_command(n, postgres_url, import_rows):
+    """Benchmarks, each against a baseline run in the same process (see BENCHMARKS.md)."""
+    from plugin.bench import instant_approvals, scratch_database, subject_import
+    for url in [None] + ([postgres_url] if postgres_url else []):
+        with scratch_database(url) as backend:
+            instant_approvals(n, backend, sys.stdout)
+            if import_rows:
+                subject_import(import_rows, backend, sys.stdout)

@@ -199,10 +199,13 @@ def load_staff() -> int:
 
 
 def load_all() -> dict:
+    from plugin.db import ReferenceCache
+    ReferenceCache.clear_all()
     summary = {"tiers": load_schemes()}
     summary.update(load_catalog())
     summary.update(load_subjects())
     summary["staff"] = f"{load_staff()} (password {DEMO_PASSWORD})"
+    ReferenceCache.clear_all()
     demo = demo_subjects()[:len(NAMED)]
     summary["demo subjects"] = "; ".join(f"{name} {code} {tier}" for code, name, _k, _s, tier, _sev in demo)
     return summary

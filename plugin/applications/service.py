@@ -15,13 +15,13 @@ import secrets
 from plugin.applications.models import (APPROVED, FINAL, IN_REVIEW, REFUSED, REJECTED, RETURNED,
                                         REVOKED, SUBMITTED, ACCEPTED, Application, AuditEntry, HumanTask)
 from plugin.calendar import add_working_days
+from plugin.catalog.facts import matter_facts
 from plugin.catalog.models import MATTER_STATUSES, PUBLISHED, Matter
-from plugin.catalog.negative_list import is_closed_to, is_on_negative_list
-from plugin.catalog.requirements import supplement_days
+from plugin.catalog.negative_list import closure_for
 from plugin.credit.codes import InvalidCode, validate_subject_code
-from plugin.credit.models import Subject, Tier
-from plugin.credit.tiers import active_scheme, effective_tier
-from plugin.db import database, is_postgres, now, write_transaction
+from plugin.credit.models import Subject
+from plugin.credit.tiers import active_scheme_info, effective_tier, subject_with_records
+from plugin.db import PreparedInsert, database, is_postgres, now, write_transaction
 from plugin.engine import forms, runtime
 from plugin.engine.definitions import specs
 from plugin.engine.scripting import business_now
@@ -70,18 +70,37 @@ def _number() -> str:
 
 
 def matter_context(matter: Matter) -> dict:
-    return {"code": matter.code, "name": matter.name, "legal_days": matter.legal_days,
-            "promised_days": matter.promised_days, "major_project": matter.major_project,
-            "negative_list": is_on_negative_list(matter), "supplement_days": supplement_days(matter)}
+    """The `matter` a diagram sees (DESIGN §3.6)."""
+    return matter_facts(matter.code).context()
 
 
 def _credit_context(snapshot: dict) -> tuple[dict, int]:
     return snapshot["scheme_ranks"], snapshot["rank"]
 
 
-def _audit(app, actor, action, from_status=None, to_status=None, **detail):
-    AuditEntry.create(application=app, subject=app.subject_id, actor=str(actor), action=action,
-                      from_status=from_status, to_status=to_status, tier_code=app.tier_code, detail=detail)
+def _audit(app, actor, action, from_status=None, to_status=None, **detail) -> dict:
+    """An audit row for `app`, to be written with the change it records."""
+    return {"application": app.id, "subject": app.subject_id, "actor": str(actor), "action": action,
+            "from_status": from_status, "to_status": to_status, "tier_code": app.tier_code,
+            "detail": detail, "at": now()}
+
+
+_insert_audit = PreparedInsert(AuditEntry, ["application", "subject", "actor", "action", "from_status",
+                                             "to_status", "tier_code", "detail", "at"])
+_insert_application = PreparedInsert(Application, [
+    "number", "matter", "subject", "process", "status", "path", "decision", "tier_code", "tier_snapshot",
+    "form_data", "refusal_reason", "state", "version", "next_due_at", "promised_days", "due_date",
+    "submitted_at", "decided_at", "updated_at"])
+
+
+def _write_audit(rows: list[dict]) -> None:
+    _insert_audit.execute(rows)
+
+
+def _insert(app: Application) -> None:
+    """Insert a new case (and learn its id) without peewee building the statement each time."""
+    app.updated_at = now()
+    [app.id] = _insert_application.execute([app.__data__])
 
 
 def _outcome(workflow) -> tuple[str, str | None, str | None, bool]:
@@ -102,10 +121,13 @@ def _due(workflow) -> _dt.datetime | None:
     return times[0].astimezone(_dt.timezone.utc).replace(tzinfo=None) if times else None
 
 
-def _sync_tasks(app, workflow, completed_task_id=None, actor=None):
+def _sync_tasks(app, workflow, completed_task_id=None, actor=None, new_case=False):
+    """Keep the human-task index in step with the workflow (the caller holds the transaction)."""
     ready = {str(t.id): t for t in runtime.ready_human_tasks(workflow)}
     stamp = now()
-    for row in HumanTask.select().where((HumanTask.application == app) & (HumanTask.state == "ready")):
+    existing = [] if new_case else HumanTask.select().where((HumanTask.application == app)
+                                                           & (HumanTask.state == "ready"))
+    for row in existing:
         if row.task_id in ready:
             ready.pop(row.task_id)
             continue
@@ -113,26 +135,29 @@ def _sync_tasks(app, workflow, completed_task_id=None, actor=None):
         (HumanTask.update(state="completed" if done else "cancelled", completed_at=stamp,
                           completed_by=str(actor) if done else None)
          .where(HumanTask.id == row.id).execute())
-    for task_id, task in ready.items():
-        HumanTask.create(application=app, task_id=task_id, element_id=task.task_spec.bpmn_id,
-                         name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
-                         lane=task.task_spec.lane or "", state="ready", created_at=stamp)
+    if ready:
+        HumanTask.insert_many([
+            {"application": app.id, "task_id": task_id, "element_id": task.task_spec.bpmn_id,
+             "name": task.task_spec.bpmn_name or task.task_spec.bpmn_id, "lane": task.task_spec.lane or "",
+             "state": "ready", "created_at": stamp}
+            for task_id, task in ready.items()]).execute()
 
 
-def _apply_outcome(app: Application, workflow, actor, action: str, **detail) -> None:
-    """Move `app` to what the workflow says, with audit rows; caller holds the transaction."""
+def _apply_outcome(app: Application, workflow, actor, action: str, **detail) -> list[dict]:
+    """Move `app` to what the workflow says; return the audit rows that record it."""
     before = app.status
     status, path, decision, breach = _outcome(workflow)
     app.path = path or app.path
     app.decision = decision
     app.status = status
     app.next_due_at = _due(workflow)
-    if status in (APPROVED, REJECTED, RETURNED) and app.decided_at is None:
+    if status in (APPROVED, REJECTED, RETURNED, REVOKED) and app.decided_at is None:
         app.decided_at = now()
-    _audit(app, actor, action, before, status, **detail)
+    rows = [_audit(app, actor, action, before, status, **detail)]
     if breach and before != REVOKED:
-        _audit(app, Actor.system(), "breach", before, REVOKED,
-               reason="容缺材料未在期限内补正，构成违约，撤销许可")
+        rows.append(_audit(app, Actor.system(), "breach", before, REVOKED,
+                           reason="容缺材料未在期限内补正，构成违约，撤销许可"))
+    return rows
 
 
 def _save(app: Application, workflow, expected_version: int) -> None:
@@ -156,63 +181,65 @@ def apply(matter_code: str, applicant_code: str, data: dict | None = None,
         code, _kind = validate_subject_code(applicant_code)
     except InvalidCode as e:
         raise ApplicationError(f"申请人证件号码无效：{e}") from None
-    subject = Subject.get_or_none(Subject.code == code)
+    today = business_now().astimezone().date()
+    subject, records = subject_with_records(code, today)
     if subject is None:
         raise NotFound(f"申请人 {code} 不在信用主体库中，请先完成身份核验")
-    matter = Matter.get_or_none(Matter.code == matter_code)
-    if matter is None:
+    facts = matter_facts(matter_code)
+    if facts is None:
         raise NotFound(f"事项 {matter_code} 不存在")
-    if matter.status != PUBLISHED:
-        raise ApplicationError(f"事项“{matter.name}”未发布（状态：{dict(MATTER_STATUSES)[matter.status]}），暂不受理")
-    definition = matter.process
-    if definition is None:
-        raise ApplicationError(f"事项“{matter.name}”尚未绑定办理流程，暂不受理")
+    if facts.status != PUBLISHED:
+        raise ApplicationError(f"事项“{facts.name}”未发布（状态：{dict(MATTER_STATUSES)[facts.status]}），暂不受理")
+    if facts.process_id is None:
+        raise ApplicationError(f"事项“{facts.name}”尚未绑定办理流程，暂不受理")
     actor = actor or Actor.applicant(code)
 
-    scheme = active_scheme()
-    tier = effective_tier(subject, scheme=scheme)
+    scheme = active_scheme_info()
+    tier = effective_tier(subject, today, scheme=scheme, records=records)
     snapshot = tier.snapshot()
-    snapshot["scheme_ranks"] = {t.code: t.rank for t in scheme.tiers.select(Tier.code, Tier.rank)}
-    promised = matter.promised_days_for(tier.code)
-    today = business_now().astimezone().date()
-    closure = is_closed_to(matter, subject, tier=tier)
-
-    app = Application(number=_number(), matter=matter, subject=subject, process=definition,
+    promised = facts.promised_days_for(scheme.tier(tier.code).id)
+    app = Application(number=_number(), matter=facts.id, subject=subject, process=facts.process_id,
                       status=SUBMITTED, tier_code=tier.code, tier_snapshot=snapshot,
                       form_data=data or {}, promised_days=promised, submitted_at=now())
+
+    closure = closure_for(facts, tier, today)
     if closure is not None:
+        app.status = REFUSED
+        app.refusal_reason = closure.reason
+        app.decided_at = now()
         with write_transaction():
-            app.status = REFUSED
-            app.refusal_reason = closure.reason
-            app.save(force_insert=True)
-            _audit(app, actor, "submitted", None, SUBMITTED, credit=snapshot)
-            _audit(app, Actor.system(), "refused", SUBMITTED, REFUSED, reason=closure.reason,
-                   negative_list_entry=closure.entry_id, legal_basis=closure.legal_basis)
+            _insert(app)
+            _write_audit([_audit(app, actor, "submitted", None, SUBMITTED),
+                          _audit(app, Actor.system(), "refused", SUBMITTED, REFUSED, reason=closure.reason,
+                                 negative_list_entry=closure.entry_id, legal_basis=closure.legal_basis)])
         return app
 
+    spec_pair = specs.for_id(facts.process_id)
     workflow = runtime.new_workflow(
-        specs.get(definition),
+        spec_pair,
         {"tier": tier.code, "tier_rank": tier.rank, "blacklisted": tier.blacklisted,
          "has_dishonesty_record": tier.has_dishonesty_record,
          "applicant": {"code": subject.code, "name": subject.name, "kind": subject.kind},
-         "matter": matter_context(matter)},
+         "matter": facts.context(today)},
         *_credit_context(snapshot))
     try:
         runtime.run_engine(workflow)
     except runtime.EngineError as e:
-        raise ApplicationError(f"事项“{matter.name}”的办理流程出错，申请未提交：{e}") from None
+        raise ApplicationError(f"事项“{facts.name}”的办理流程出错，申请未提交：{e}") from None
     app.due_date = add_working_days(today, promised)
+    app.state = runtime.dump_state(workflow)
+    rows = [_audit(app, actor, "submitted", None, SUBMITTED)]
+    app.status = ACCEPTED
+    rows.append(_audit(app, Actor.system(), "accepted", SUBMITTED, ACCEPTED,
+                       promised_days=promised, due_date=app.due_date.isoformat()))
+    rows += _apply_outcome(app, workflow, Actor.system(), "process_started",
+                           process=specs.label(facts.process_id))
     with write_transaction():
-        app.state = runtime.dump_state(workflow)
-        app.status = ACCEPTED
-        app.save(force_insert=True)
-        _audit(app, actor, "submitted", None, SUBMITTED, credit=snapshot)
-        _audit(app, Actor.system(), "accepted", SUBMITTED, ACCEPTED,
-               promised_days=promised, due_date=app.due_date.isoformat())
-        _apply_outcome(app, workflow, Actor.system(), "process_started",
-                       process=f"{definition.key} v{definition.version}")
-        app.save()
-        _sync_tasks(app, workflow)
+        _insert(app)
+        for row in rows:
+            row["application"] = app.id
+        _write_audit(rows)
+        _sync_tasks(app, workflow, new_case=True)
     return app
 
 
@@ -226,7 +253,7 @@ def get(number: str) -> Application:
 def load_workflow(app: Application):
     if app.state is None:
         raise ApplicationError(f"办件 {app.number} 没有流程状态（{app.status_label}）")
-    return runtime.load_state(specs.get(app.process), app.state, *_credit_context(app.tier_snapshot))
+    return runtime.load_state(specs.for_id(app.process_id), app.state, *_credit_context(app.tier_snapshot))
 
 
 def ready_tasks(app: Application) -> list[dict]:
@@ -273,9 +300,10 @@ def complete_task(number: str, task_id: str, values: dict, actor: Actor,
     except runtime.EngineError as e:
         raise ApplicationError(f"办理“{name}”时流程出错，未保存：{e}") from None
     with write_transaction():
-        _apply_outcome(app, workflow, actor, "task_completed", task=name, element=task.task_spec.bpmn_id,
-                       values=clean)
+        rows = _apply_outcome(app, workflow, actor, "task_completed", task=name,
+                              element=task.task_spec.bpmn_id, values=clean)
         _save(app, workflow, version)
+        _write_audit(rows)
         _sync_tasks(app, workflow, completed_task_id=real_id, actor=actor)
     return app
 
@@ -304,8 +332,9 @@ def _fire(app: Application, report: TickReport) -> None:
     runtime.fire_timers(workflow)
     if runtime.timer_due_times(workflow) == before:
         return  # nothing was due yet after all
-    _apply_outcome(app, workflow, Actor.system(), "timer_fired")
+    rows = _apply_outcome(app, workflow, Actor.system(), "timer_fired")
     _save(app, workflow, version)
+    _write_audit(rows)
     _sync_tasks(app, workflow)
     report.fired += 1
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import peewee as pw
 
-from plugin.credit.models import Tier, TierScheme
-from plugin.db import BaseModel, now
+from plugin.credit.models import Tier
+from plugin.db import BaseModel, ReferenceModel, now
 from plugin.engine.models import ProcessDefinition
 
 MATTER_KINDS = ("许可", "备案", "确认", "给付", "其他")
@@ -23,7 +23,7 @@ def _choices(values):
     return [(v, v) for v in values]
 
 
-class Matter(BaseModel):
+class Matter(ReferenceModel):
     """A government service matter (政务服务事项), following GB/T 39554 where it applies."""
 
     code = pw.CharField(unique=True, max_length=64, verbose_name="事项编码")
@@ -51,18 +51,13 @@ class Matter(BaseModel):
 
     def promised_days_for(self, tier_code: str | None) -> int:
         """The promised limit for a tier of the active scheme (the matter's own limit when none is set)."""
-        if tier_code:
-            limit = (MatterTierLimit.select(MatterTierLimit.promised_days)
-                     .join(Tier).join(TierScheme)
-                     .where((MatterTierLimit.matter == self) & (Tier.code == tier_code)
-                            & (TierScheme.active == True))  # noqa: E712
-                     .first())
-            if limit is not None:
-                return limit.promised_days
-        return self.promised_days
+        from plugin.catalog.facts import matter_facts
+        from plugin.credit.tiers import active_scheme_info
+        tier = active_scheme_info().tier(tier_code) if tier_code else None
+        return matter_facts(self.code).promised_days_for(tier.id if tier else None)
 
 
-class Material(BaseModel):
+class Material(ReferenceModel):
     """An entry of the material catalog (材料目录)."""
 
     code = pw.CharField(unique=True, max_length=32, verbose_name="材料编码")
@@ -80,7 +75,7 @@ class Material(BaseModel):
         return self.name
 
 
-class MaterialRequirement(BaseModel):
+class MaterialRequirement(ReferenceModel):
     """A material a matter asks for, and how each tier may meet it."""
 
     matter = pw.ForeignKeyField(Matter, backref="requirements", on_delete="RESTRICT", verbose_name="事项")
@@ -104,7 +99,7 @@ class MaterialRequirement(BaseModel):
         return frozenset(c.strip() for c in self.waived_tiers.replace("，", ",").split(",") if c.strip())
 
 
-class MatterTierLimit(BaseModel):
+class MatterTierLimit(ReferenceModel):
     """A shorter promised limit for one tier (海口：红色等级 5 个工作日的事项 2 个工作日办结)."""
 
     matter = pw.ForeignKeyField(Matter, backref="tier_limits", on_delete="CASCADE", verbose_name="事项")
@@ -116,7 +111,7 @@ class MatterTierLimit(BaseModel):
         indexes = ((("matter", "tier"), True),)
 
 
-class NegativeListEntry(BaseModel):
+class NegativeListEntry(ReferenceModel):
     """负面清单: a matter closed to dishonest subjects, with its legal basis and effective dates."""
 
     matter = pw.ForeignKeyField(Matter, backref="negative_list_entries", on_delete="RESTRICT",

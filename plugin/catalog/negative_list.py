@@ -4,7 +4,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 
-from plugin.catalog.models import Matter, NegativeListEntry
+from plugin.catalog.facts import MatterFacts, matter_facts
+from plugin.catalog.models import Matter
 from plugin.credit.models import SEVERE, Subject
 from plugin.credit.tiers import EffectiveTier, effective_tier
 
@@ -21,33 +22,20 @@ class Closure:
         return dataclasses.asdict(self)
 
 
-def active_entries(matter: Matter, on: _dt.date | None = None):
-    on = on or _dt.date.today()
-    return (NegativeListEntry.select()
-            .where((NegativeListEntry.matter == matter) & (NegativeListEntry.effective_from <= on)
-                   & (NegativeListEntry.effective_to.is_null() | (NegativeListEntry.effective_to >= on)))
-            .order_by(NegativeListEntry.effective_from))
-
-
 def is_on_negative_list(matter: Matter, on: _dt.date | None = None) -> bool:
-    return active_entries(matter, on).exists()
+    facts = matter_facts(matter.code)
+    return bool(facts and facts.active_entries(on))
 
 
-def is_closed_to(matter: Matter, subject: Subject, on: _dt.date | None = None,
-                 tier: EffectiveTier | None = None) -> Closure | None:
-    """The closure when `matter` is on the negative list and closed to `subject`, else None.
+def closure_for(facts: MatterFacts, tier: EffectiveTier, on: _dt.date | None = None) -> Closure | None:
+    """The closure of the matter described by `facts` to a subject whose tier is `tier`, if any.
 
     An active entry closes the matter to a subject of the active scheme's worst tier, and to a
     subject with an active dishonesty record of the severity the entry names (严重: severe records
     only; 一般: any record).
     """
-    on = on or _dt.date.today()
-    entries = list(active_entries(matter, on))
-    if not entries:
-        return None
-    tier = tier or effective_tier(subject, on)
     severe = [r for r in tier.records if r["severity"] == SEVERE]
-    for entry in entries:
+    for entry in facts.active_entries(on):
         if entry.severity == SEVERE and severe:
             why = f"存在严重失信记录（{severe[0]['reason']}，{severe[0]['authority']}）"
         elif entry.severity != SEVERE and tier.records:
@@ -58,5 +46,14 @@ def is_closed_to(matter: Matter, subject: Subject, on: _dt.date | None = None,
         else:
             continue
         return Closure(entry_id=entry.id, legal_basis=entry.legal_basis,
-                       reason=f"“{matter.name}”列入失信主体负面清单，{why}，依据{entry.legal_basis}，不予受理。")
+                       reason=f"“{facts.name}”列入失信主体负面清单，{why}，依据{entry.legal_basis}，不予受理。")
     return None
+
+
+def is_closed_to(matter: Matter, subject: Subject, on: _dt.date | None = None,
+                 tier: EffectiveTier | None = None) -> Closure | None:
+    """The closure when `matter` is on the negative list and closed to `subject`, else None."""
+    facts = matter_facts(matter.code)
+    if facts is None or not facts.active_entries(on):
+        return None
+    return closure_for(facts, tier or effective_tier(subject, on), on)

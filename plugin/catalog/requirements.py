@@ -85,10 +85,3 @@ def requirements_for(matter: Matter, tier, path: str | None = None) -> list[Mate
             supplement_days=(req.supplement_days or DEFAULT_SUPPLEMENT_DAYS) if disposition == DEFER else None,
             elicence_type=material.elicence_type, notes=req.notes))
     return out
-
-
-def supplement_days(matter: Matter) -> int:
-    """Working days allowed for 容缺 supplements: the longest of the matter's deferrable materials."""
-    days = [r.supplement_days or DEFAULT_SUPPLEMENT_DAYS for r in matter.requirements
-            if r.necessity == DEFERRABLE]
-    return max(days) if days else DEFAULT_SUPPLEMENT_DAYS

@@ -45,7 +45,7 @@ class ImportReport:
 def read_rows(stream: io.TextIOBase, fields: tuple[str, ...], report: ImportReport,
               fmt: str | None = None) -> Iterator[tuple[int, dict]]:
     """Yield (line number, row dict) from CSV or JSON lines; malformed lines go to the report."""
-    first = stream.readline()
+    first = stream.readline().lstrip("\ufeff")
     if fmt is None:
         fmt = "jsonl" if first.lstrip().startswith("{") else "csv"
     if fmt == "jsonl":

@@ -5,7 +5,7 @@ import datetime as _dt
 
 import peewee as pw
 
-from plugin.db import BaseModel, now
+from plugin.db import BaseModel, ReferenceModel, now
 
 SEVERE = "严重"
 GENERAL = "一般"
@@ -16,7 +16,7 @@ ORGANISATION = "organisation"
 SUBJECT_KINDS = ((ORGANISATION, "法人和其他组织"), (PERSON, "自然人"))
 
 
-class TierScheme(BaseModel):
+class TierScheme(ReferenceModel):
     """A city's credit tier scheme (海口 红橙蓝黑, 杭州 五色, 江都 A–E). One is active."""
 
     code = pw.CharField(unique=True, max_length=32, verbose_name="编码")
@@ -37,7 +37,7 @@ class TierScheme(BaseModel):
         return list(self.tiers.order_by(Tier.rank.desc()))
 
 
-class Tier(BaseModel):
+class Tier(ReferenceModel):
     """One tier of a scheme. Rank 0 is the worst tier of its scheme."""
 
     scheme = pw.ForeignKeyField(TierScheme, backref="tiers", on_delete="RESTRICT", verbose_name="等级体系")

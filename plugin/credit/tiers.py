@@ -12,12 +12,67 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 
+
 from plugin.credit.models import SEVERE, DishonestyRecord, Subject, Tier, TierScheme
+from plugin.db import ReferenceCache
 
 
 class NoActiveScheme(RuntimeError):
     def __init__(self):
         super().__init__("没有启用的信用等级体系：请在“信用等级体系”中启用一个（或运行 xinyipi seed）")
+
+
+@dataclasses.dataclass(frozen=True)
+class TierInfo:
+    id: int
+    scheme_id: int
+    code: str
+    label: str
+    colour: str
+    rank: int
+
+
+@dataclasses.dataclass(frozen=True)
+class SchemeInfo:
+    """A tier scheme and its tiers, worst first (index = rank)."""
+
+    id: int
+    code: str
+    name: str
+    default_tier_code: str
+    active: bool
+    tiers: tuple[TierInfo, ...]
+
+    @property
+    def ranks(self) -> dict[str, int]:
+        return {t.code: t.rank for t in self.tiers}
+
+    def tier(self, code: str) -> TierInfo | None:
+        return next((t for t in self.tiers if t.code == code), None)
+
+
+_schemes = ReferenceCache()
+
+
+def _load_schemes() -> dict[int, SchemeInfo]:
+    tiers: dict[int, list[TierInfo]] = {}
+    for t in Tier.select().order_by(Tier.rank):
+        tiers.setdefault(t.scheme_id, []).append(
+            TierInfo(t.id, t.scheme_id, t.code, t.label, t.colour, t.rank))
+    return {s.id: SchemeInfo(s.id, s.code, s.name, s.default_tier_code, s.active, tuple(tiers.get(s.id, ())))
+            for s in TierScheme.select()}
+
+
+def schemes() -> dict[int, SchemeInfo]:
+    """Every scheme with its tiers, by id (cached; see ReferenceCache)."""
+    return _schemes.get("all", _load_schemes)
+
+
+def active_scheme_info() -> SchemeInfo:
+    found = next((s for s in schemes().values() if s.active and s.tiers), None)
+    if found is None:
+        raise NoActiveScheme()
+    return found
 
 
 def active_scheme() -> TierScheme:
@@ -33,6 +88,7 @@ def activate_scheme(code: str) -> TierScheme:
     with TierScheme._meta.database.atomic():
         TierScheme.update(active=False).where(TierScheme.id != scheme.id).execute()
         TierScheme.update(active=True).where(TierScheme.id == scheme.id).execute()
+    ReferenceCache.clear_all()
     scheme.active = True
     return scheme
 
@@ -41,15 +97,14 @@ def tier_by_code(scheme: TierScheme, code: str) -> Tier | None:
     return Tier.get_or_none((Tier.scheme == scheme) & (Tier.code == code))
 
 
-def map_tier(tier: Tier, scheme: TierScheme) -> Tier:
+def map_tier(tier: TierInfo, scheme: SchemeInfo) -> TierInfo:
     """Map a tier of another scheme onto `scheme` by its relative position (best↔best, worst↔worst)."""
     if tier.scheme_id == scheme.id:
         return tier
-    source_top = tier.scheme.tiers.count() - 1
-    target = list(scheme.tiers.order_by(Tier.rank))
-    target_top = len(target) - 1
+    source_top = len(schemes()[tier.scheme_id].tiers) - 1
+    target_top = len(scheme.tiers) - 1
     rank = tier.rank if source_top == 0 else round(tier.rank * target_top / source_top)
-    return target[rank]
+    return scheme.tiers[rank]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +128,7 @@ class EffectiveTier:
     records: tuple[dict, ...]
     reasons: tuple[str, ...]
     checked_at: str
+    scheme_ranks: dict = dataclasses.field(default_factory=dict, hash=False)
 
     def at_least(self, rank: int) -> bool:
         return self.rank >= rank
@@ -94,31 +150,74 @@ def _record_dict(r: DishonestyRecord) -> dict:
             "start": r.start.isoformat(), "end": r.end.isoformat() if r.end else None}
 
 
-def effective_tier(subject: Subject, on: _dt.date | None = None,
-                   scheme: TierScheme | None = None) -> EffectiveTier:
-    """The effective tier of `subject` under the active scheme on date `on` (today)."""
+_SUBJECT_FIELDS = list(Subject._meta.sorted_fields)
+_RECORD_FIELDS = list(DishonestyRecord._meta.sorted_fields)
+
+
+def _hydrate(model, fields, values):
+    instance = model(**{f.name: f.python_value(v) for f, v in zip(fields, values)})
+    instance._dirty.clear()
+    return instance
+
+
+def subject_with_records(code: str, on: _dt.date | None = None):
+    """(subject, its records active on `on`) in one query, or (None, []) for an unknown code.
+
+    Runs on every application, so the statement is written out rather than built by peewee.
+    """
     on = on or _dt.date.today()
-    scheme = scheme or active_scheme()
-    tiers = list(scheme.tiers.order_by(Tier.rank))
+    db = Subject._meta.database
+    p = db.param
+    columns = ", ".join([f's."{f.column_name}"' for f in _SUBJECT_FIELDS]
+                        + [f'r."{f.column_name}"' for f in _RECORD_FIELDS])
+    sql = (f'SELECT {columns} FROM "subject" AS s LEFT OUTER JOIN "dishonesty_record" AS r '
+           f'ON r."subject_id" = s."id" AND r."repaired_at" IS NULL AND r."start" <= {p} '
+           f'AND (r."end" IS NULL OR r."end" >= {p}) WHERE s."code" = {p} ORDER BY r."start"')
+    date_param = DishonestyRecord.start.db_value(on)
+    rows = db.execute_sql(sql, (date_param, date_param, code)).fetchall()
+    if not rows:
+        return None, []
+    n = len(_SUBJECT_FIELDS)
+    subject = _hydrate(Subject, _SUBJECT_FIELDS, rows[0][:n])
+    records = [_hydrate(DishonestyRecord, _RECORD_FIELDS, row[n:]) for row in rows if row[n] is not None]
+    return subject, records
+
+
+def effective_tier(subject: Subject, on: _dt.date | None = None,
+                   scheme: TierScheme | SchemeInfo | None = None,
+                   records: list[DishonestyRecord] | None = None) -> EffectiveTier:
+    """The effective tier of `subject` under the active scheme (or `scheme`) on date `on` (today).
+
+    `records` are the subject's records active on `on`, when the caller already has them
+    (see `subject_with_records`).
+    """
+    on = on or _dt.date.today()
+    if scheme is None:
+        scheme = active_scheme_info()
+    elif isinstance(scheme, TierScheme):
+        scheme = schemes()[scheme.id]
+    tiers = scheme.tiers
     worst, top = tiers[0], tiers[-1]
     reasons: list[str] = []
 
     if subject.tier_id is None:
-        tier = tier_by_code(scheme, scheme.default_tier_code) or tiers[len(tiers) // 2]
+        tier = scheme.tier(scheme.default_tier_code) or tiers[len(tiers) // 2]
         reasons.append(f"未导入信用等级，按{scheme.name}默认等级“{tier.label}”")
         imported = None
     else:
-        imported_tier = subject.tier
+        imported_tier = next(t for s in schemes().values() for t in s.tiers if t.id == subject.tier_id)
         imported = imported_tier.code
         tier = map_tier(imported_tier, scheme)
         if tier.id != imported_tier.id:
-            reasons.append(f"导入等级“{imported_tier.label}”属于{imported_tier.scheme.name}，"
+            reasons.append(f"导入等级“{imported_tier.label}”属于{schemes()[imported_tier.scheme_id].name}，"
                            f"按相对位置对应为“{tier.label}”")
         else:
             reasons.append(f"导入等级“{tier.label}”（来源：{subject.source or '未注明'}）")
 
-    records = list(subject.dishonesty_records.where(DishonestyRecord.active_clause(on))
-                   .order_by(DishonestyRecord.start))
+    if records is None:
+        records = list(DishonestyRecord.select().where((DishonestyRecord.subject == subject.id)
+                                                       & DishonestyRecord.active_clause(on))
+                       .order_by(DishonestyRecord.start))
     severe = [r for r in records if r.severity == SEVERE]
     if severe:
         if tier.id != worst.id:
@@ -139,4 +238,5 @@ def effective_tier(subject: Subject, on: _dt.date | None = None,
         blacklisted=bool(severe), has_dishonesty_record=bool(records),
         records=tuple(_record_dict(r) for r in records), reasons=tuple(reasons),
         checked_at=_dt.datetime.now().isoformat(timespec="seconds"),
+        scheme_ranks=scheme.ranks,
     )

@@ -17,6 +17,8 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
+from plugin.db import on_bind
+
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 NSMAP = {"bpmn": BPMN_NS, "camunda": "http://camunda.org/schema/1.0/bpmn"}
 MAX_XML_BYTES = 5 * 1024 * 1024
@@ -121,11 +123,27 @@ def spec_from_json(text: str):
 
 
 class SpecCache:
-    """Deserialized specs by checksum. Specs are read-only once built, so cases share them."""
+    """Deserialized specs by checksum. Specs are read-only once built, so cases share them.
+
+    A published version never changes, so its spec (and label) can be cached for good by id.
+    """
 
     def __init__(self):
         self._specs: dict[str, tuple] = {}
+        self._by_id: dict[int, tuple[str, str]] = {}
         self._lock = threading.Lock()
+
+    def for_id(self, definition_id: int) -> tuple:
+        found = self._by_id.get(definition_id)
+        if found is not None and found[0] in self._specs:
+            return self._specs[found[0]]
+        from plugin.engine.models import ProcessDefinition
+        return self.get(ProcessDefinition.get_by_id(definition_id))
+
+    def label(self, definition_id: int) -> str:
+        if definition_id not in self._by_id:
+            self.for_id(definition_id)
+        return self._by_id[definition_id][1]
 
     def get(self, definition) -> tuple:
         found = self._specs.get(definition.checksum)
@@ -133,11 +151,14 @@ class SpecCache:
             found = spec_from_json(definition.spec_json)
             with self._lock:
                 self._specs[definition.checksum] = found
+        self._by_id[definition.id] = (definition.checksum, f"{definition.key} v{definition.version}")
         return found
 
     def clear(self):
         with self._lock:
             self._specs.clear()
+            self._by_id.clear()
 
 
 specs = SpecCache()
+on_bind(specs.clear)

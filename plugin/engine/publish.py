@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from plugin.db import database
+from plugin.db import ReferenceCache, database
 from plugin.engine.definitions import checksum, spec_to_json
 from plugin.engine.models import ProcessDefinition
 from plugin.engine.validate import Report, validate_xml
@@ -63,6 +63,7 @@ def publish(xml: str, source: str = "", publisher: str = "", matter=None,
         if matter is not None:
             matter.process = definition
             matter.save()
+    ReferenceCache.clear_all()
     return definition
 
 

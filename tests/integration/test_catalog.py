@@ -261,27 +261,83 @@ def test_general_entry_closes_to_any_record(seeded):
     assert is_closed_to(matter, new_subject("守信有限公司", "blue")) is None
 
 
+def _only_entry(severity: str, skip: set[int] = frozenset()) -> tuple[Matter, NegativeListEntry]:
+    """A seeded listed matter (not in `skip`), left with a single negative-list entry."""
+    entry = (NegativeListEntry.select().where((NegativeListEntry.severity == severity)
+                                              & NegativeListEntry.matter.not_in(list(skip) or [0]))
+             .order_by(NegativeListEntry.id).first())
+    assert entry is not None
+    NegativeListEntry.delete().where((NegativeListEntry.matter == entry.matter_id)
+                                     & (NegativeListEntry.id != entry.id)).execute()
+    return entry.matter, entry
+
+
 def test_entry_outside_its_dates_closes_nothing(seeded):
-    matter, entry = listed_matter(SEVERE)
+    # All edits first, then the questions.
+    expired, expired_entry = _only_entry(SEVERE)
+    expired_entry.effective_to = TODAY - DAY
+    expired_entry.save()
+    pending, pending_entry = _only_entry(SEVERE, skip={expired.id})
+    pending_entry.effective_from, pending_entry.effective_to = TODAY + 5 * DAY, None
+    pending_entry.save()
     black = new_subject("黑色等级有限公司", "black")
     severe = new_subject("严重失信有限公司", "red")
     add_record(severe, SEVERE)
-    NegativeListEntry.delete().where((NegativeListEntry.matter == matter)
-                                     & (NegativeListEntry.id != entry.id)).execute()
 
-    entry.effective_to = TODAY - DAY
+    for matter in (expired, pending):
+        assert not is_on_negative_list(matter)
+        assert is_closed_to(matter, black) is None
+        assert is_closed_to(matter, severe) is None
+    # the expired entry did close the matter while it was in force ...
+    assert is_on_negative_list(expired, on=TODAY - 2 * DAY)
+    assert is_closed_to(expired, black, on=TODAY - 2 * DAY) is not None
+    # ... and the pending one closes it from the day it takes effect
+    assert is_on_negative_list(pending, on=TODAY + 5 * DAY)
+    assert is_closed_to(pending, black, on=TODAY + 5 * DAY) is not None
+
+
+def test_negative_list_edit_takes_effect_at_once(seeded):
+    """Staff edit the list in its admin view (Flask-Admin saves the model with .save()): the very next
+    question in the same process must see the edit."""
+    matter, entry = _only_entry(SEVERE)
+    black = new_subject("黑色等级有限公司", "black")
+    assert is_on_negative_list(matter)
+    assert is_closed_to(matter, black) is not None
+
+    entry.effective_to = TODAY - DAY          # lifted as of yesterday
     entry.save()
     assert not is_on_negative_list(matter)
     assert is_closed_to(matter, black) is None
-    assert is_closed_to(matter, severe) is None
-    assert is_closed_to(matter, black, on=TODAY - 2 * DAY) is not None   # it did close it back then
 
-    entry.effective_from, entry.effective_to = TODAY + 5 * DAY, None
-    entry.save()
-    assert not is_on_negative_list(matter)
-    assert is_closed_to(matter, black) is None
-    assert is_closed_to(matter, severe) is None
-    assert is_closed_to(matter, black, on=TODAY + 5 * DAY) is not None   # from the day it takes effect
+    NegativeListEntry.create(matter=matter, legal_basis="新增依据（测试）", severity=GENERAL,
+                             effective_from=TODAY - DAY)
+    general = new_subject("一般失信有限公司", "blue")
+    add_record(general, GENERAL)
+    closure = is_closed_to(matter, general)
+    assert closure is not None and "新增依据（测试）" in closure.reason
+
+
+def test_another_database_never_sees_the_previous_ones_catalog(seeded, tmp_path):
+    """Binding the database proxy to another database (a host app, `xinyipi bench`, the tests) must not
+    leave answers about the previous database behind."""
+    from plugin import db as dbmod
+    from plugin.migrations import migrate
+    from seeds.loader import load_schemes
+
+    matter, _entry = _only_entry(SEVERE)
+    code, name = matter.code, matter.name
+    assert is_on_negative_list(matter)
+    seeded.close()
+
+    dbmod.bind(f"sqlite:///{tmp_path}/other.db")
+    migrate()
+    load_schemes()
+    other = Matter.create(code=code, name=name, department="另一个库", kind="许可", legal_days=20,
+                          promised_days=20, status="published")
+    assert NegativeListEntry.select().count() == 0
+    assert not is_on_negative_list(other)
+    assert is_closed_to(other, new_subject("黑色等级有限公司", "black")) is None
+    assert other.promised_days_for("red") == 20
 
 
 def test_matter_not_on_the_list_is_never_closed(seeded):

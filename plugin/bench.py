@@ -1,0 +1,188 @@
+"""`xinyipi bench`: measured figures, each against a baseline run in the same process.
+
+- instant approvals through the application service (credit check, negative list, start, run,
+  save, audit) against raw SpiffWorkflow running the same published diagram in memory;
+- the stored size of a waiting case against the raw serializer's JSON of the same workflow;
+- bulk import of subjects (rows/s), against parsing and validating the same rows without writing.
+
+Each run uses a fresh database of its own (a temporary SQLite file, or a scratch database on the
+PostgreSQL server given), seeded with the real seed data.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import random
+import statistics
+import tempfile
+import time
+import uuid
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+
+from plugin import db as dbmod
+
+
+@contextlib.contextmanager
+def scratch_database(postgres_url: str | None):
+    """Bind a fresh, migrated, seeded database; drop it afterwards."""
+    from plugin.migrations import migrate
+    from seeds.loader import load_all
+    previous = dbmod.database.obj
+    if postgres_url:
+        import psycopg
+        from urllib.parse import urlsplit, urlunsplit
+        name = f"xinyipi_bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        url = urlunsplit(urlsplit(postgres_url)._replace(path=f"/{name}"))
+        try:
+            dbmod.bind(url)
+            migrate()
+            with contextlib.redirect_stdout(io.StringIO()):
+                load_all()
+            yield "postgresql"
+        finally:
+            dbmod.database.close()
+            with psycopg.connect(postgres_url, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            if previous is not None:
+                dbmod.database.initialize(previous)
+                dbmod.ReferenceCache.clear_all()
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            dbmod.bind(f"sqlite:///{tmp}/bench.db")
+            migrate()
+            load_all()
+            yield "sqlite"
+        finally:
+            dbmod.database.close()
+            if previous is not None:
+                dbmod.database.initialize(previous)
+                dbmod.ReferenceCache.clear_all()
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def instant_approvals(n: int, backend: str, out) -> dict:
+    from plugin.applications import service
+    from plugin.credit.models import Subject, Tier, TierScheme
+    from plugin.engine.definitions import serializer, specs
+    from plugin.engine.models import ProcessDefinition
+    from plugin.catalog.models import Matter
+    from plugin.catalog.negative_list import is_on_negative_list
+    from plugin.credit.tiers import effective_tier
+
+    definition = ProcessDefinition.select().where(ProcessDefinition.key == "instant_approval").first()
+    matter = next(m for m in Matter.select().where(Matter.process == definition) if not is_on_negative_list(m))
+    reds = [s for s in Subject.select().join(Tier).join(TierScheme)
+            .where((TierScheme.code == "haikou") & (Tier.code == "red"))
+            if not effective_tier(s).has_dishonesty_record]
+    spec, subprocesses = specs.get(definition)
+    data = {"tier": "red", "tier_rank": 3, "blacklisted": False, "has_dishonesty_record": False,
+            "applicant": {"code": reds[0].code, "name": reds[0].name, "kind": reds[0].kind},
+            "matter": service.matter_context(matter)}
+    ranks = {"red": 3, "orange": 2, "blue": 1, "black": 0}
+
+    def raw_once():
+        env = TaskDataEnvironment({"tier_at_least": lambda code: 3 >= ranks[code]})
+        workflow = BpmnWorkflow(spec, subprocesses, script_engine=PythonScriptEngine(environment=env))
+        workflow.task_tree.data.update(data)
+        workflow.do_engine_steps()
+        assert workflow.completed and workflow.last_task.data["decision"] == "approved"
+
+    for _ in range(50):  # warm both paths
+        raw_once()
+        service.apply(matter.code, reds[0].code)
+    raw = []
+    for _ in range(n):
+        t = time.perf_counter()
+        raw_once()
+        raw.append(time.perf_counter() - t)
+    ours = []
+    started = time.perf_counter()
+    for i in range(n):
+        t = time.perf_counter()
+        app = service.apply(matter.code, reds[i % len(reds)].code)
+        ours.append(time.perf_counter() - t)
+        if app.status != "approved":
+            raise RuntimeError(f"benchmark case {app.number} ended {app.status}, not approved")
+    wall = time.perf_counter() - started
+    rate = n / wall
+    ratio = statistics.mean(ours) / statistics.mean(raw)
+
+    waiting = service.apply(Matter.select().join(ProcessDefinition, on=(Matter.process == ProcessDefinition.id))
+                            .where(ProcessDefinition.key == "standard_review").first().code,
+                            Subject.select().join(Tier).where(Tier.code == "blue").first().code)
+    raw_json = serializer.serialize_json(service.load_workflow(waiting))
+    result = {"backend": backend, "n": n, "rate": rate, "p50_ms": _percentile(ours, 0.5) * 1000,
+              "p99_ms": _percentile(ours, 0.99) * 1000, "raw_p50_ms": _percentile(raw, 0.5) * 1000,
+              "ratio": ratio, "stored_bytes": len(waiting.state.encode()), "raw_bytes": len(raw_json.encode())}
+    print(f"raw SpiffWorkflow, same diagram in memory: {1 / statistics.mean(raw):,.0f}/s, "
+          f"p50 {result['raw_p50_ms']:.2f} ms", file=out)
+    print(f"waiting case stored: {result['stored_bytes']:,} bytes vs raw serializer JSON "
+          f"{result['raw_bytes']:,} bytes ({result['stored_bytes'] / result['raw_bytes']:.0%})", file=out)
+    print(f"instant-approval {backend}: {rate:,.0f}/s, p50 {result['p50_ms']:.2f} ms, "
+          f"p99 {result['p99_ms']:.2f} ms, cost vs raw SpiffWorkflow {ratio:.2f}×", file=out)
+    return result
+
+
+def subject_rows(n: int, seed: int = 1):
+    """n CSV lines of valid subjects across the Haikou tiers (one in 1,000 deliberately bad)."""
+    from plugin.credit.codes import make_credit_code, make_id_number
+    rng = random.Random(seed)
+    tiers = ("red", "orange", "blue", "black")
+    yield "code,name,tier\n"
+    for i in range(n):
+        if i % 1000 == 999:
+            yield f"91460100MA5T00000X,坏行{i},red\n"
+            continue
+        code = make_credit_code(rng) if i % 4 else make_id_number(rng)
+        yield f"{code},主体{i},{tiers[i % 4]}\n"
+
+
+class _LineStream(io.TextIOBase):
+    """A read-only text stream over a generator of lines (no 1M-row file on disk)."""
+
+    def __init__(self, lines):
+        self._lines = iter(lines)
+
+    def readable(self):
+        return True
+
+    def readline(self, size=-1):
+        return next(self._lines, "")
+
+    def __iter__(self):
+        return self._lines
+
+    def __next__(self):
+        return next(self._lines)
+
+
+def subject_import(rows: int, backend: str, out) -> dict:
+    from plugin.credit.importer import SUBJECT_FIELDS, ImportReport, import_subjects, read_rows
+    from plugin.credit.codes import InvalidCode, validate_subject_code
+    t = time.perf_counter()
+    report = ImportReport()
+    for _line, row in read_rows(_LineStream(subject_rows(rows)), SUBJECT_FIELDS, report):
+        try:
+            validate_subject_code(row["code"])
+        except InvalidCode:
+            pass
+    parse_rate = rows / (time.perf_counter() - t)
+    t = time.perf_counter()
+    report = import_subjects(_LineStream(subject_rows(rows)))
+    seconds = time.perf_counter() - t
+    rate = rows / seconds
+    print(f"parse and validate only: {parse_rate:,.0f} rows/s", file=out)
+    print(f"import-subjects {backend}: {rows:,} rows in {seconds:.1f} s = {rate:,.0f} rows/s "
+          f"({report.imported:,} imported, {len(report.errors):,} bad rows reported; "
+          f"writing costs {parse_rate / rate:.2f}× parsing)", file=out)
+    return {"rows": rows, "seconds": seconds, "rate": rate, "imported": report.imported,
+            "bad": len(report.errors)}
