@@ -28,7 +28,8 @@ def load(app) -> None:
     if not app.config["XINYIPI_UPLOAD_DIR"]:
         app.config["XINYIPI_UPLOAD_DIR"] = os.path.join(instance, "uploads")
     if not app.config["XINYIPI_SECRET_KEY"]:
-        app.config["XINYIPI_SECRET_KEY"] = _instance_secret(instance)
+        # a host's own SECRET_KEY serves; only a bare app gets a generated one kept in its instance folder
+        app.config["XINYIPI_SECRET_KEY"] = app.config.get("SECRET_KEY") or _instance_secret(instance)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = app.config["XINYIPI_SECRET_KEY"]
     app.config.setdefault("MAX_CONTENT_LENGTH", app.config["XINYIPI_MAX_UPLOAD_MB"] * 1024 * 1024)

@@ -19,6 +19,7 @@ SQLITE_PRAGMAS = {
     "foreign_keys": 1,
     "synchronous": "normal",
     "busy_timeout": 10000,
+    "wal_autocheckpoint": 8000,  # pages; fewer, larger checkpoints copy each hot page once
     "cache_size": -64 * 1000,
 }
 

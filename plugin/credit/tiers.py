@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import math
 
 
 from plugin.credit.models import SEVERE, DishonestyRecord, Subject, Tier, TierScheme
@@ -103,7 +104,8 @@ def map_tier(tier: TierInfo, scheme: SchemeInfo) -> TierInfo:
         return tier
     source_top = len(schemes()[tier.scheme_id].tiers) - 1
     target_top = len(scheme.tiers) - 1
-    rank = tier.rank if source_top == 0 else round(tier.rank * target_top / source_top)
+    # ties go down (a middle tier maps to the lower of two candidates), never up by banker's rounding
+    rank = tier.rank if source_top == 0 else math.floor(tier.rank * target_top / source_top + 0.5 - 1e-9)
     return scheme.tiers[rank]
 
 
