@@ -130,7 +130,7 @@ class PreparedInsert:
         self._sql: dict[tuple, str] = {}
 
     def _statement(self, db, rows: int) -> str:
-        key = (id(db), rows)
+        key = (type(db), rows)  # the SQL depends only on the kind of database (placeholder style)
         sql = self._sql.get(key)
         if sql is None:
             columns = ", ".join(f'"{f.column_name}"' for f in self.fields)
