@@ -10,7 +10,22 @@ from plugin.credit.models import DishonestyRecord, Subject, TierScheme
 CATALOG, CREDIT = "事项目录", "信用"
 
 
-class MatterView(ModelView):
+class XinYiPiModelView(ModelView):
+    """Labels, choices and the search hint come from the models' Chinese verbose names."""
+
+    def __init__(self, model, *args, **kwargs):
+        fields = model._meta.fields
+        self.column_labels = {name: f.verbose_name for name, f in fields.items() if f.verbose_name}
+        self.column_labels.update(getattr(self, "extra_labels", {}))
+        self.column_choices = {name: list(f.choices) for name, f in fields.items() if f.choices}
+        super().__init__(model, *args, **kwargs)
+
+    def search_placeholder(self):
+        names = [self.column_labels.get(c, c) for c in (self.column_searchable_list or ())]
+        return "搜索：" + "、".join(names) if names else None
+
+
+class MatterView(XinYiPiModelView):
     column_list = ("code", "name", "department", "kind", "legal_days", "promised_days",
                    "major_project", "process", "status")
     column_searchable_list = ("code", "name", "department")
@@ -18,34 +33,34 @@ class MatterView(ModelView):
     page_size = 50
 
 
-class MaterialView(ModelView):
+class MaterialView(XinYiPiModelView):
     column_list = ("code", "name", "type", "form", "source", "elicence_type")
     column_searchable_list = ("code", "name")
     column_filters = ("type", "form", "source")
 
 
-class SubjectView(ModelView):
+class SubjectView(XinYiPiModelView):
     column_list = ("code", "name", "kind", "tier", "source", "tier_updated_at")
     column_searchable_list = ("code", "name")
     page_size = 50
     can_set_page_size = True
 
 
-class TierSchemeView(ModelView):
+class TierSchemeView(XinYiPiModelView):
     column_list = ("code", "name", "region", "default_tier_code", "active")
 
 
-class DishonestyRecordView(ModelView):
+class DishonestyRecordView(XinYiPiModelView):
     column_list = ("subject", "severity", "reason", "authority", "start", "end", "repaired_at")
     column_filters = ("severity", "authority", "start", "end")
     form_excluded_columns = ("fingerprint",)
 
 
-class NegativeListView(ModelView):
+class NegativeListView(XinYiPiModelView):
     column_list = ("matter", "severity", "legal_basis", "effective_from", "effective_to")
 
 
-class CalendarDayView(ModelView):
+class CalendarDayView(XinYiPiModelView):
     column_list = ("day", "is_workday", "name", "note")
     column_default_sort = ("day", True)
 
