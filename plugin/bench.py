@@ -74,6 +74,7 @@ def instant_approvals(n: int, backend: str, out) -> dict:
     from plugin.credit.models import Subject, Tier, TierScheme
     from plugin.engine.definitions import serializer, specs
     from plugin.engine.models import ProcessDefinition
+    from plugin.catalog.facts import matter_facts
     from plugin.catalog.models import Matter
     from plugin.catalog.negative_list import is_on_negative_list
     from plugin.credit.tiers import effective_tier
@@ -86,7 +87,7 @@ def instant_approvals(n: int, backend: str, out) -> dict:
     spec, subprocesses = specs.get(definition)
     data = {"tier": "red", "tier_rank": 3, "blacklisted": False, "has_dishonesty_record": False,
             "applicant": {"code": reds[0].code, "name": reds[0].name, "kind": reds[0].kind},
-            "matter": service.matter_context(matter)}
+            "matter": matter_facts(matter.code).context()}
     ranks = {"red": 3, "orange": 2, "blue": 1, "black": 0}
 
     def raw_once():

@@ -16,10 +16,9 @@ from plugin.applications.models import (APPROVED, FINAL, IN_REVIEW, REFUSED, REJ
                                         REVOKED, SUBMITTED, ACCEPTED, Application, AuditEntry, HumanTask)
 from plugin.calendar import add_working_days
 from plugin.catalog.facts import matter_facts
-from plugin.catalog.models import MATTER_STATUSES, PUBLISHED, Matter
+from plugin.catalog.models import MATTER_STATUSES, PUBLISHED
 from plugin.catalog.negative_list import closure_for
 from plugin.credit.codes import InvalidCode, validate_subject_code
-from plugin.credit.models import Subject
 from plugin.credit.tiers import active_scheme_info, effective_tier, subject_with_records
 from plugin.db import PreparedInsert, database, is_postgres, now, write_transaction
 from plugin.engine import forms, runtime
@@ -67,11 +66,6 @@ class Actor:
 
 def _number() -> str:
     return f"XYP{business_now():%Y%m%d}{secrets.token_hex(4).upper()}"
-
-
-def matter_context(matter: Matter) -> dict:
-    """The `matter` a diagram sees (DESIGN §3.6)."""
-    return matter_facts(matter.code).context()
 
 
 def _credit_context(snapshot: dict) -> tuple[dict, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import peewee as pw
 
 from plugin.credit.models import Tier
-from plugin.db import BaseModel, ReferenceModel, now
+from plugin.db import ReferenceModel, now
 from plugin.engine.models import ProcessDefinition
 
 MATTER_KINDS = ("许可", "备案", "确认", "给付", "其他")

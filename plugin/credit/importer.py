@@ -15,7 +15,7 @@ import json
 from typing import Iterable, Iterator
 
 from plugin.credit.codes import InvalidCode, validate_subject_code
-from plugin.credit.models import GENERAL, SEVERE, DishonestyRecord, Subject, Tier, TierScheme
+from plugin.credit.models import GENERAL, SEVERE, DishonestyRecord, Subject, TierScheme
 from plugin.credit.tiers import active_scheme
 from plugin.db import database, now
 

@@ -94,10 +94,6 @@ def activate_scheme(code: str) -> TierScheme:
     return scheme
 
 
-def tier_by_code(scheme: TierScheme, code: str) -> Tier | None:
-    return Tier.get_or_none((Tier.scheme == scheme) & (Tier.code == code))
-
-
 def map_tier(tier: TierInfo, scheme: SchemeInfo) -> TierInfo:
     """Map a tier of another scheme onto `scheme` by its relative position (best↔best, worst↔worst)."""
     if tier.scheme_id == scheme.id:

@@ -153,12 +153,3 @@ def current_element_ids(workflow: BpmnWorkflow) -> list[str]:
         if bpmn_id and bpmn_id not in ids:
             ids.append(bpmn_id)
     return ids
-
-
-def completed_element_ids(workflow: BpmnWorkflow) -> list[str]:
-    ids = []
-    for task in workflow.get_tasks(state=TaskState.COMPLETED):
-        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
-        if bpmn_id and bpmn_id not in ids:
-            ids.append(bpmn_id)
-    return ids

@@ -150,6 +150,12 @@ def spec_checks(spec, report: Report) -> None:
         bpmn_id = getattr(task_spec, "bpmn_id", None)
         if isinstance(task_spec, (ExclusiveGateway, InclusiveGateway)) and task_spec.default_task_spec is None:
             report.warnings.append(Problem(bpmn_id, "网关没有默认流：条件须覆盖每个信用等级（见试运行）"))
+        if isinstance(task_spec, ExclusiveGateway):
+            conditional = [c for c, _ in task_spec.cond_task_specs if c is not None]
+            if len(conditional) > 1:
+                report.warnings.append(Problem(bpmn_id, f"排他网关有 {len(conditional)} 个条件：SpiffWorkflow 按目标元素"
+                                                        "在图中从上到下的位置依次判断，取第一个为真的条件；"
+                                                        "请保证条件互斥，或拆成串联的网关"))
         if not task_spec.manual:
             continue
         if task_spec.lane not in LANES:

@@ -1,13 +1,11 @@
 """`process validate` / `publish`: safe parsing, clear errors with element ids, versions, script safety."""
 from __future__ import annotations
 
-import json
-import random
 from pathlib import Path
 
 import pytest
 
-from helpers import actor_for, demo_code, matter_with, new_subject, values_for
+from helpers import demo_code, matter_with, new_subject
 from plugin.applications import service
 from plugin.catalog.models import Matter
 from plugin.credit.models import GENERAL
@@ -262,3 +260,10 @@ def test_jiangdu_rules(seeded):
     from helpers import work_through
     finished, done = work_through(signed)
     assert done == ["签署告知承诺书"] and finished.status == "approved"
+
+
+def test_overlapping_conditions_on_one_gateway_get_a_warning(seeded):
+    xml = gateway_diagram('tier_at_least("orange")', default=False, other='tier_at_least("black")')
+    report = validate_xml(xml)
+    assert report.ok
+    assert any(p.element_id == "Gateway_Tier" and "从上到下" in p.message for p in report.warnings)

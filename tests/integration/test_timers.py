@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import threading
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 
 from helpers import actor_for, demo_code, matter_with, new_subject, values_for
 from plugin import db as dbmod
