@@ -22,11 +22,11 @@ def test_form_values_are_validated_one_message_per_field_and_nothing_is_saved(se
     app, task = _standard_case()
     before = (app.version, app.state)
     with pytest.raises(FormErrors) as caught:
-        service.complete_task(app.number, task["id"], {"decision": "maybe", "opinion": "", "bogus": 1},
+        service.complete_task(app.number, task["id"], {"acceptance": "maybe", "opinion": "", "bogus": 1},
                               actor_for(app, "reviewer"))
     errors = caught.value.errors
-    assert set(errors) == {"decision", "opinion", "bogus"}
-    assert "可选值" in errors["decision"] and "必填" in errors["opinion"]
+    assert set(errors) == {"acceptance", "opinion", "bogus"}
+    assert "可选值" in errors["acceptance"] and "必填" in errors["opinion"]
     again = service.get(app.number)
     assert (again.version, again.state) == before
     assert AuditEntry.select().where((AuditEntry.application == app)
@@ -38,7 +38,7 @@ def test_opinion_longer_than_maxlength_is_refused(seeded):
     opinion = next(f for f in task["fields"] if f["id"] == "opinion")
     assert opinion["maxlength"]
     with pytest.raises(FormErrors) as caught:
-        service.complete_task(app.number, task["id"], {"decision": "accepted",
+        service.complete_task(app.number, task["id"], {"acceptance": "accepted",
                                                        "opinion": "长" * (opinion["maxlength"] + 1)},
                               actor_for(app, "reviewer"))
     assert "最多" in caught.value.errors["opinion"]
@@ -84,7 +84,7 @@ def test_two_workers_completing_the_same_task_one_wins(seeded, database_url):
 
     def worker(opinion):
         try:
-            service.complete_task(app.number, task["id"], {"decision": "accepted", "opinion": opinion},
+            service.complete_task(app.number, task["id"], {"acceptance": "accepted", "opinion": opinion},
                                   actor_for(app, "reviewer"))
             outcomes.append(("ok", opinion))
         except service.Conflict as e:

@@ -123,3 +123,17 @@ def test_unknown_matter_and_unpublished_matter(seeded):
     matter.save()
     with pytest.raises(service.ApplicationError, match="未发布"):
         service.apply(matter.code, demo_code("red"))
+
+
+def test_a_reviewers_recommendation_does_not_decide_the_case(seeded):
+    """Only the approver's 决定 (or a script at the end) decides; 受理 and 审查 leave the case in review."""
+    from helpers import actor_for, values_for
+    app = service.apply(matter_with("standard_review").code, demo_code("blue"))
+    for expected in ("受理", "审查"):
+        [task] = service.ready_tasks(service.get(app.number))
+        assert task["name"] == expected
+        service.complete_task(app.number, task["id"], values_for(task, "approved"), actor_for(app, task["lane"]))
+        case = service.get(app.number)
+        assert (case.status, case.decision, case.decided_at) == ("in_review", None, None), expected
+    [task] = service.ready_tasks(service.get(app.number))
+    assert task["name"] == "决定" and task["lane"] == "approver"
