@@ -102,8 +102,9 @@ class ReferenceCache:
         if found is not None and found[0] > time.monotonic():
             return found[1]
         value = load()
-        with self._lock:
-            self._values[key] = (time.monotonic() + self.ttl, value)
+        if value is not None:  # never cache misses: keys of unknown things come from callers' input
+            with self._lock:
+                self._values[key] = (time.monotonic() + self.ttl, value)
         return value
 
     def clear(self) -> None:
