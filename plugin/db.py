@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import threading
+import time
 
 import peewee
 from playhouse.db_url import connect
@@ -90,14 +92,12 @@ class ReferenceCache:
     registry: list["ReferenceCache"] = []
 
     def __init__(self, ttl: float = 2.0):
-        import threading
         self.ttl = ttl
         self._values: dict = {}
         self._lock = threading.Lock()
         ReferenceCache.registry.append(self)
 
     def get(self, key, load):
-        import time
         found = self._values.get(key)
         if found is not None and found[0] > time.monotonic():
             return found[1]

@@ -92,13 +92,9 @@ class DishonestyRecord(BaseModel):
     class Meta:
         table_name = "dishonesty_record"
 
-    def is_active(self, on: _dt.date | None = None) -> bool:
-        on = on or _dt.date.today()
-        return (self.repaired_at is None and self.start <= on
-                and (self.end is None or self.end >= on))
-
     @classmethod
     def active_clause(cls, on: _dt.date):
+        """The one definition of an active record: started by `on`, not ended before it, not repaired."""
         return ((cls.repaired_at.is_null()) & (cls.start <= on)
                 & (cls.end.is_null() | (cls.end >= on)))
 

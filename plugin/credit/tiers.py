@@ -13,6 +13,7 @@ import dataclasses
 import datetime as _dt
 import math
 
+import peewee as pw
 
 from plugin.credit.models import SEVERE, DishonestyRecord, Subject, Tier, TierScheme
 from plugin.db import ReferenceCache
@@ -67,6 +68,17 @@ def _load_schemes() -> dict[int, SchemeInfo]:
 def schemes() -> dict[int, SchemeInfo]:
     """Every scheme with its tiers, by id (cached; see ReferenceCache)."""
     return _schemes.get("all", _load_schemes)
+
+
+def tier_info(tier_id: int) -> TierInfo:
+    """The tier with id `tier_id`, of any scheme (re-reading once if it is newer than the cache)."""
+    for _ in range(2):
+        for scheme in schemes().values():
+            for tier in scheme.tiers:
+                if tier.id == tier_id:
+                    return tier
+        _schemes.clear()
+    raise LookupError(f"信用等级 {tier_id} 不存在")
 
 
 def active_scheme_info() -> SchemeInfo:
@@ -150,6 +162,8 @@ def _record_dict(r: DishonestyRecord) -> dict:
 
 _SUBJECT_FIELDS = list(Subject._meta.sorted_fields)
 _RECORD_FIELDS = list(DishonestyRecord._meta.sorted_fields)
+_DAY_SLOT, _CODE_SLOT = _dt.date(1900, 1, 2), "\x00subject-code"
+_statements: dict[type, tuple[str, tuple[str, ...]]] = {}
 
 
 def _hydrate(model, fields, values):
@@ -158,21 +172,34 @@ def _hydrate(model, fields, values):
     return instance
 
 
+def _subject_with_records_statement(db) -> tuple[str, tuple[str, ...]]:
+    """The SQL of the subject+active-records query, built by peewee once per kind of database
+    (from `DishonestyRecord.active_clause`, the one definition of an active record), and which
+    parameter slot takes the day and which the code."""
+    found = _statements.get(type(db))
+    if found is None:
+        query = (Subject.select(Subject, DishonestyRecord)
+                 .join(DishonestyRecord, pw.JOIN.LEFT_OUTER,
+                       on=((DishonestyRecord.subject == Subject.id) & DishonestyRecord.active_clause(_DAY_SLOT)))
+                 .where(Subject.code == _CODE_SLOT).order_by(DishonestyRecord.start))
+        sql, params = query.sql()
+        day = DishonestyRecord.start.db_value(_DAY_SLOT)
+        slots = tuple("code" if p == _CODE_SLOT else "day" for p in params)
+        assert all(p == _CODE_SLOT or p == day for p in params), params
+        found = _statements[type(db)] = (sql, slots)
+    return found
+
+
 def subject_with_records(code: str, on: _dt.date | None = None):
     """(subject, its records active on `on`) in one query, or (None, []) for an unknown code.
 
-    Runs on every application, so the statement is written out rather than built by peewee.
+    Runs on every application, so its SQL is built once rather than by peewee on every call.
     """
     on = on or _dt.date.today()
-    db = Subject._meta.database
-    p = db.param
-    columns = ", ".join([f's."{f.column_name}"' for f in _SUBJECT_FIELDS]
-                        + [f'r."{f.column_name}"' for f in _RECORD_FIELDS])
-    sql = (f'SELECT {columns} FROM "subject" AS s LEFT OUTER JOIN "dishonesty_record" AS r '
-           f'ON r."subject_id" = s."id" AND r."repaired_at" IS NULL AND r."start" <= {p} '
-           f'AND (r."end" IS NULL OR r."end" >= {p}) WHERE s."code" = {p} ORDER BY r."start"')
-    date_param = DishonestyRecord.start.db_value(on)
-    rows = db.execute_sql(sql, (date_param, date_param, code)).fetchall()
+    db = Subject._meta.database.obj
+    sql, slots = _subject_with_records_statement(db)
+    day = DishonestyRecord.start.db_value(on)
+    rows = db.execute_sql(sql, [code if slot == "code" else day for slot in slots]).fetchall()
     if not rows:
         return None, []
     n = len(_SUBJECT_FIELDS)
@@ -203,7 +230,7 @@ def effective_tier(subject: Subject, on: _dt.date | None = None,
         reasons.append(f"未导入信用等级，按{scheme.name}默认等级“{tier.label}”")
         imported = None
     else:
-        imported_tier = next(t for s in schemes().values() for t in s.tiers if t.id == subject.tier_id)
+        imported_tier = tier_info(subject.tier_id)
         imported = imported_tier.code
         tier = map_tier(imported_tier, scheme)
         if tier.id != imported_tier.id:
