@@ -1,19 +1,28 @@
 """Flask-Admin views for xinyipi's staff.
 
-`init_admin(app, admin=None)` adds the views to a host's `flask_admin.Admin`, or
-creates one at /admin. Endpoints are prefixed `xinyipi_` so they never clash
-with the host's own views.
+`init_admin(app, admin=None)` adds the views to a host's `flask_admin.Admin`, or creates one at
+/admin whose home is the dashboard. Endpoints are prefixed `xinyipi_` so they never clash with the
+host's own views. Every view needs a signed-in staff member of the roles it declares
+(`admin.auth`).
 """
 from __future__ import annotations
 
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
+from admin import auth
 from admin.views import register_views
+from plugin.i18n import TRANSLATIONS
 
 
 def init_admin(app, admin: Admin | None = None) -> Admin:
     if admin is None:
-        admin = Admin(app, name="信易批", url="/admin", theme=Bootstrap4Theme(swatch="default"))
+        from admin.dashboard import DashboardView
+        admin = Admin(app, name="信易批", url="/admin", theme=Bootstrap4Theme(swatch="default", base_template="xinyipi/master.html"),
+                      index_view=DashboardView(name="智能看板", url="/admin"),
+                      translations_path=TRANSLATIONS)
+    elif admin.translations_path is None:
+        admin.translations_path = TRANSLATIONS
+    auth.init_app(app, admin)
     register_views(admin)
     return admin

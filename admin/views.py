@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask_admin.contrib.peewee import ModelView
 
+from admin.auth import ALL_STAFF, CATALOG_ADMIN, RoleAccess
+
 from plugin.calendar import CalendarDay
 from plugin.catalog.models import Material, Matter, NegativeListEntry
 from plugin.credit.models import DishonestyRecord, Subject, TierScheme
@@ -10,8 +12,12 @@ from plugin.credit.models import DishonestyRecord, Subject, TierScheme
 CATALOG, CREDIT = "事项目录", "信用"
 
 
-class XinYiPiModelView(ModelView):
-    """Labels, choices and the search hint come from the models' Chinese verbose names."""
+class XinYiPiModelView(RoleAccess, ModelView):
+    """Labels, choices and the search hint come from the models' Chinese verbose names.
+    Every staff role may look; catalog administrators (and sysadmins) may change."""
+
+    roles = ALL_STAFF
+    write_roles = frozenset({CATALOG_ADMIN})
 
     def __init__(self, model, *args, **kwargs):
         fields = model._meta.fields

@@ -24,6 +24,9 @@ class StaffUser(BaseModel):
     password_hash = pw.CharField(max_length=256, verbose_name="密码哈希")
     active = pw.BooleanField(default=True, verbose_name="启用")
     created_at = pw.DateTimeField(default=now, verbose_name="创建时间")
+    last_login_at = pw.DateTimeField(null=True, verbose_name="最近登录")
+    failed_logins = pw.IntegerField(default=0, verbose_name="连续登录失败次数")
+    locked_until = pw.DateTimeField(null=True, verbose_name="锁定至")
 
     class Meta:
         table_name = "staff_user"

@@ -1,9 +1,9 @@
 """`XinYiPi`, the Flask extension that mounts xinyipi into an app."""
 from __future__ import annotations
 
-from flask import Flask, request, session
+from flask import Flask
 
-from plugin import config, db
+from plugin import config, db, i18n
 
 
 class XinYiPi:
@@ -24,6 +24,7 @@ class XinYiPi:
         db.bind(app.config["XINYIPI_DATABASE_URL"])
         app.extensions["xinyipi"] = self
         self._init_babel(app)
+        i18n.init_app(app)
 
         @app.before_request
         def _connect():
@@ -51,12 +52,6 @@ class XinYiPi:
             return
         from flask_babel import Babel
 
-        def select_locale():
-            lang = request.args.get("lang")
-            if lang in ("zh_CN", "en"):
-                session["lang"] = lang
-            return session.get("lang") or app.config["XINYIPI_LOCALE"]
-
         app.config.setdefault("BABEL_DEFAULT_LOCALE", app.config["XINYIPI_LOCALE"])
         app.config.setdefault("BABEL_DEFAULT_TIMEZONE", app.config["XINYIPI_TIMEZONE"])
-        Babel(app, locale_selector=select_locale)
+        Babel(app, locale_selector=i18n.select_locale)

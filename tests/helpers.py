@@ -84,3 +84,32 @@ def work_through(app, choices: dict[str, str] | None = None, max_steps: int = 20
         service.complete_task(app.number, task["id"], values_for(task, choice), actor_for(app, task["lane"]))
         done.append(task["name"])
     raise AssertionError(f"still tasks after {max_steps} steps: {done}")
+
+
+PASSWORD = "test-password-1"
+
+
+def sign_in(client, username: str = "admin", role: str = "sysadmin", password: str = PASSWORD):
+    """Sign a test client in as a staff member (created with `role` when missing); return the user."""
+    import re
+    user = StaffUser.get_or_none(StaffUser.username == username)
+    if user is None:
+        user = StaffUser(username=username, name=f"测试{username}", role=role, department="测试")
+        user.set_password(password)
+        user.save()
+    elif password == PASSWORD and not user.check_password(password):
+        user.set_password(password)
+        user.save()
+    page = client.get("/admin/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    r = client.post("/admin/login", data={"username": username, "password": password,
+                                          "csrf_token": token.group(1) if token else ""})
+    assert r.status_code == 302, r.get_data(as_text=True)[:500]
+    return user
+
+
+def csrf_of(client, url: str) -> str:
+    """The CSRF token a page of ours renders (for POSTs made the way a browser makes them)."""
+    import re
+    page = client.get(url).get_data(as_text=True)
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)

@@ -25,6 +25,14 @@ class SchemaMigration(BaseModel):
         table_name = "schema_migration"
 
 
+def add_missing_columns(db, migrator, table: str, columns: dict) -> None:
+    """Add the columns a table lacks. (m0001 creates tables from the current models, so a fresh
+    database already has columns that later migrations add to older ones.)"""
+    from playhouse.migrate import migrate as run
+    present = {c.name for c in db.get_columns(table)}
+    run(*[migrator.add_column(table, name, field) for name, field in columns.items() if name not in present])
+
+
 def available() -> list[tuple[int, str, object]]:
     found = []
     for info in pkgutil.iter_modules(__path__):

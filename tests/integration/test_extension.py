@@ -7,6 +7,7 @@ import pytest
 from flask_admin import BaseView, expose
 from flask_admin.theme import Bootstrap4Theme
 
+from tests.helpers import sign_in
 from plugin import XinYiPi, create_app
 from plugin.credit.models import TierScheme
 
@@ -48,6 +49,9 @@ def _check_mounted(host: flask.Flask, admin: flask_admin.Admin, ext: XinYiPi):
     # xinyipi's views were added to the host's admin, not to a second one
     endpoints = {view.endpoint for view in admin._views}
     assert {"hostview", "xinyipi_matter", "xinyipi_subject", "xinyipi_negative_list_entry"} <= endpoints
+    r = client.get("/admin/xinyipi_matter/")
+    assert r.status_code == 302 and "/admin/login" in r.headers["Location"]   # staff only
+    sign_in(client)
     r = client.get("/admin/xinyipi_matter/")
     assert r.status_code == 200
     page = r.get_data(as_text=True)
@@ -91,6 +95,9 @@ def test_host_keeps_its_secret_key(db, database_url, tmp_path):
 def test_standalone_admin_and_home(db, app):
     client = app.test_client()
     r = client.get("/admin/")
+    assert r.status_code == 302 and "/admin/login" in r.headers["Location"]
+    sign_in(client)
+    r = client.get("/admin/")
     assert r.status_code == 200
     r = client.get("/")
     assert r.status_code in (301, 302, 303, 307, 308)
@@ -102,6 +109,7 @@ def test_standalone_admin_and_home(db, app):
 def test_standalone_defaults_to_chinese_and_accepts_lang_en(db, app):
     assert app.config["XINYIPI_LOCALE"] == "zh_CN"
     client = app.test_client()
+    sign_in(client)
     page = client.get("/admin/xinyipi_matter/").get_data(as_text=True)
     # Flask-Admin's own strings come out in Chinese ("Create" → 创建, "List" → 列表)
     assert "事项" in page and "创建" in page and "列表" in page
@@ -115,7 +123,9 @@ def test_standalone_defaults_to_chinese_and_accepts_lang_en(db, app):
     page = client.get("/admin/xinyipi_matter/").get_data(as_text=True)
     assert "Create" in page and "创建" not in page
     # an unsupported language is ignored
-    page = app.test_client().get("/admin/xinyipi_matter/?lang=xx").get_data(as_text=True)
+    other = app.test_client()
+    sign_in(other)
+    page = other.get("/admin/xinyipi_matter/?lang=xx").get_data(as_text=True)
     assert "创建" in page
 
 
@@ -127,7 +137,9 @@ def test_database_url_from_environment(db, database_url, monkeypatch):
     monkeypatch.setenv("XINYIPI_DATABASE_URL", database_url)
     app = create_app({"TESTING": True, "XINYIPI_SECRET_KEY": "test"})
     assert app.config["XINYIPI_DATABASE_URL"] == database_url
-    page = app.test_client().get("/admin/xinyipi_tier_scheme/").get_data(as_text=True)
+    client = app.test_client()
+    sign_in(client)
+    page = client.get("/admin/xinyipi_tier_scheme/").get_data(as_text=True)
     assert "环境变量测试体系" in page
 
 

@@ -1,0 +1,236 @@
+"""Staff sign-in, roles and CSRF for xinyipi's admin pages.
+
+- Sign-in with a username and a hashed password (`plugin.accounts.StaffUser`), via Flask-Login.
+  Five wrong passwords lock the account for 15 minutes; every sign-in and failure is audited.
+- Sessions expire after ``XINYIPI_SESSION_MINUTES`` (default 30) without a request, checked on
+  the server; changing a password ends the user's other sessions.
+- Every POST to a xinyipi page (admin views, sign-in, portal) must carry the Flask-WTF CSRF
+  token; Flask-Admin's templates add it by themselves once ``csrf_token`` is a template global.
+- Views declare who may see them (``roles``) and who may change them (``write_roles``);
+  ``sysadmin`` may do everything. A signed-in user outside those roles gets 403, an anonymous
+  one is sent to the sign-in page.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
+                   session, url_for)
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
+from wtforms import ValidationError
+
+from plugin.accounts import ROLES, StaffUser
+from plugin.db import now
+from plugin.i18n import _, _l
+
+SYSADMIN, CATALOG_ADMIN, PROCESS_DESIGNER = "sysadmin", "catalog_admin", "process_designer"
+REVIEWER, APPROVER, SUPERVISOR = "reviewer", "approver", "supervisor"
+ALL_STAFF = frozenset(ROLES)
+CASE_WORKERS = frozenset({REVIEWER, APPROVER, SUPERVISOR})
+
+MAX_FAILED_LOGINS = 5
+LOCK_MINUTES = 15
+
+staff = Blueprint("xinyipi_staff", __name__, template_folder="templates", static_folder="static",
+                  static_url_path="/xinyipi-static")
+login_manager = LoginManager()
+login_manager.login_view = "xinyipi_staff.login"
+login_manager.login_message = _l("请先登录。")
+login_manager.login_message_category = "warning"
+login_manager.session_protection = "basic"
+
+
+class Staff(UserMixin):
+    """The signed-in staff member. The session id carries a fingerprint of the password hash, so
+    a password change (or a disabled account) ends every other session."""
+
+    def __init__(self, user: StaffUser):
+        self.user = user
+        self.username, self.name, self.role = user.username, user.name, user.role
+
+    def get_id(self) -> str:
+        return f"{self.user.id}:{self.user.password_hash[-12:]}"
+
+    @property
+    def role_label(self) -> str:
+        return _(ROLES.get(self.role, self.role))
+
+    def has_role(self, roles) -> bool:
+        return self.role == SYSADMIN or self.role in roles
+
+
+@login_manager.user_loader
+def _load_staff(token: str):
+    user_id, _sep, fingerprint = token.partition(":")
+    if not user_id.isdigit():
+        return None
+    user = StaffUser.get_or_none((StaffUser.id == int(user_id)) & (StaffUser.active == True))  # noqa: E712
+    if user is None or user.password_hash[-12:] != fingerprint:
+        return None
+    return Staff(user)
+
+
+def current_staff() -> Staff | None:
+    return current_user if current_user.is_authenticated and isinstance(current_user, Staff) else None
+
+
+def forbidden() -> Response:
+    """A 403 page that says why, in the admin's look."""
+    return Response(render_template("xinyipi/403.html"), status=403)
+
+
+class RoleAccess:
+    """Mixin for Flask-Admin views: access by role, declared on the view.
+
+    ``roles``: who may open the view; ``write_roles``: who may create, edit and delete (each still
+    subject to the view's own ``allow_create`` / ``allow_edit`` / ``allow_delete``).
+    """
+
+    roles: frozenset = ALL_STAFF
+    write_roles: frozenset = frozenset()
+    allow_create = allow_edit = allow_delete = True
+
+    def is_accessible(self):
+        user = current_staff()
+        return user is not None and user.has_role(self.roles)
+
+    def may_write(self) -> bool:
+        user = current_staff()
+        return user is not None and user.has_role(self.write_roles)
+
+    @property
+    def can_create(self):
+        return self.allow_create and self.may_write()
+
+    @property
+    def can_edit(self):
+        return self.allow_edit and self.may_write()
+
+    @property
+    def can_delete(self):
+        return self.allow_delete and self.may_write()
+
+    def inaccessible_callback(self, name, **kwargs):
+        if current_staff() is None:
+            return redirect(url_for("xinyipi_staff.login", next=request.full_path))
+        return forbidden()
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths are followed after sign-in."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _audit(username: str, action: str, **detail) -> None:
+    from plugin.applications.models import AuditEntry
+    AuditEntry.create(actor=username[:100], action=action, detail=detail)
+
+
+@staff.route("/login", methods=["GET", "POST"])
+def login():
+    admin_home = url_for(current_app.extensions["xinyipi"].admin.endpoint + ".index")
+    if current_staff() is not None and request.method == "GET":
+        return redirect(_safe_next(request.args.get("next")) or admin_home)
+    error = None
+    username = ""
+    if request.method == "POST":
+        username = (request.form.get("username") or "").strip()
+        password = request.form.get("password") or ""
+        user = StaffUser.get_or_none(StaffUser.username == username) if username else None
+        moment = now()
+        if user is None or not user.active:
+            error = _("用户名或密码不正确。")
+            _audit(username or "?", "staff.login_failed", reason="unknown or disabled user")
+        elif user.locked_until and user.locked_until > moment:
+            minutes = max(1, int((user.locked_until - moment).total_seconds() // 60) + 1)
+            error = _("密码错误次数过多，账号已锁定，请 %(minutes)s 分钟后再试。", minutes=minutes)
+            _audit(username, "staff.login_failed", reason="locked")
+        elif not user.check_password(password):
+            user.failed_logins += 1
+            if user.failed_logins >= MAX_FAILED_LOGINS:
+                user.locked_until = moment + _dt.timedelta(minutes=LOCK_MINUTES)
+                user.failed_logins = 0
+                error = _("密码错误次数过多，账号已锁定，请 %(minutes)s 分钟后再试。", minutes=LOCK_MINUTES)
+            else:
+                error = _("用户名或密码不正确。")
+            user.save(only=[StaffUser.failed_logins, StaffUser.locked_until])
+            _audit(username, "staff.login_failed", reason="wrong password")
+        else:
+            user.failed_logins, user.locked_until, user.last_login_at = 0, None, moment
+            user.save(only=[StaffUser.failed_logins, StaffUser.locked_until, StaffUser.last_login_at])
+            session.clear()
+            login_user(Staff(user))
+            session["xinyipi_seen"] = time.time()
+            _audit(username, "staff.login")
+            return redirect(_safe_next(request.form.get("next")) or admin_home)
+    return render_template("xinyipi/login.html", error=error, username=username,
+                           next=_safe_next(request.values.get("next")) or ""), (401 if error else 200)
+
+
+@staff.post("/logout")
+def logout():
+    user = current_staff()
+    if user is not None:
+        _audit(user.username, "staff.logout")
+    logout_user()
+    session.pop("xinyipi_seen", None)
+    flash(_("已退出登录。"), "info")
+    return redirect(url_for("xinyipi_staff.login"))
+
+
+def _is_ours(admin) -> bool:
+    """Whether the request goes to one of xinyipi's pages (not the host's, not the JSON API)."""
+    bp = request.blueprint or ""
+    if bp == "xinyipi_api":
+        return False
+    return bp.startswith("xinyipi_") or (admin is not None and bp == admin.endpoint)
+
+
+def init_app(app, admin) -> None:
+    app.config.setdefault("XINYIPI_SESSION_MINUTES", 30)
+    login_manager.init_app(app)
+    app.register_blueprint(staff, url_prefix=admin.url)
+    app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
+    app.jinja_env.globals["xinyipi_staff"] = current_staff
+
+    @app.before_request
+    def _guard():
+        if not _is_ours(admin):
+            return None
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and app.config.get("WTF_CSRF_ENABLED", True):
+            token = request.form.get("csrf_token") or request.headers.get("X-CSRFToken")
+            try:
+                validate_csrf(token)
+            except (ValidationError, CSRFError):
+                return Response(render_template("xinyipi/400.html", message=_(
+                    "表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。")), status=400)
+        if current_staff() is not None:
+            seen = session.get("xinyipi_seen", 0)
+            limit = app.config["XINYIPI_SESSION_MINUTES"] * 60
+            if time.time() - seen > limit:
+                logout_user()
+                session.pop("xinyipi_seen", None)
+                flash(_("登录已超时，请重新登录。"), "warning")
+                if request.endpoint != "xinyipi_staff.login":
+                    return redirect(url_for("xinyipi_staff.login", next=request.full_path))
+            else:
+                session["xinyipi_seen"] = time.time()
+        return None
+
+
+def require_roles(roles):
+    """For plain Flask views of the admin: 403 unless the user has one of the roles."""
+    user = current_staff()
+    if user is None:
+        abort(redirect(url_for("xinyipi_staff.login", next=request.full_path)))
+    if not user.has_role(roles):
+        abort(forbidden())
+    return user
