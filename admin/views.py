@@ -1,84 +1,641 @@
-"""Model views, configured by declaration."""
+"""Model views for the catalog, credit and staff, configured by declaration.
+
+Every view here:
+- takes its column labels, choices and search hint from the models' Chinese verbose names;
+- declares who may look (`roles`) and who may change (`write_roles`), see `admin.auth`;
+- saves a row together with its inline rows in one transaction, and audits the change;
+- refuses to delete a row that is still referred to, naming what refers to it (Flask-Admin's
+  default would delete the referring rows too, silently). Rows a view lists in `owned` (a matter's
+  material requirements and per-tier limits) go with their parent, and the message says so.
+"""
 from __future__ import annotations
 
-from flask_admin.contrib.peewee import ModelView
+import datetime as _dt
+import hashlib
 
-from admin.auth import ALL_STAFF, CATALOG_ADMIN, RoleAccess
+import peewee as pw
+from flask import flash, g, has_request_context
+from flask_admin.actions import action
+from flask_admin.contrib.peewee import ModelView, filters
+from flask_admin.contrib.peewee.form import CustomModelConverter, InlineModelConverter, InlineModelFormList
+from markupsafe import Markup, escape
+from wtforms import PasswordField, ValidationError
+from wtforms.validators import Length, Optional
 
+from admin.auth import (ALL_STAFF, APPROVER, CATALOG_ADMIN, PROCESS_DESIGNER, REVIEWER, SUPERVISOR, SYSADMIN,
+                        RoleAccess, current_staff)
+from plugin.accounts import ROLES, StaffUser
+from plugin.applications.models import AuditEntry
 from plugin.calendar import CalendarDay
-from plugin.catalog.models import Material, Matter, NegativeListEntry
-from plugin.credit.models import DishonestyRecord, Subject, TierScheme
+from plugin.catalog.models import (Material, MaterialRequirement, Matter, MatterTierLimit, NegativeListEntry)
+from plugin.credit.codes import InvalidCode, validate_subject_code
+from plugin.credit.models import SEVERE, DishonestyRecord, Subject, Tier, TierScheme
+from plugin.db import ReferenceCache, database, now
+from plugin.i18n import _, _l
 
-CATALOG, CREDIT = "事项目录", "信用"
+CATALOG, CREDIT, SYSTEM = _l("事项目录"), _l("信用"), _l("系统")
+CREDIT_READERS = frozenset({CATALOG_ADMIN, REVIEWER, APPROVER, SUPERVISOR})
+
+# what a row of each table is called, for "still used by 3 个办件" messages
+TABLE_NOUNS = {
+    "application": _l("办件"), "material_requirement": _l("事项材料要求"), "matter_tier_limit": _l("分级承诺时限"),
+    "negative_list_entry": _l("负面清单条目"), "subject": _l("信用主体"), "tier": _l("信用等级"),
+    "matter": _l("事项"), "dishonesty_record": _l("失信记录"), "audit_entry": _l("审计记录"),
+    "human_task": _l("待办任务"), "process_definition": _l("流程版本"),
+}
+
+
+class InUse(Exception):
+    """A row cannot be deleted while other rows refer to it."""
+
+
+def uses_of(row, owned=()) -> list[str]:
+    """What still refers to `row` ("3 个办件"), leaving out the backrefs in `owned`."""
+    found = []
+    for field in row._meta.backrefs:
+        if field.backref in owned:
+            continue
+        count = field.model.select().where(field == row._pk).count()
+        if count:
+            noun = TABLE_NOUNS.get(field.model._meta.table_name, field.model.__name__)
+            found.append(_("%(count)s 个%(noun)s", count=count, noun=noun))
+    return found
+
+
+def audit(action_name: str, row=None, **detail) -> None:
+    user = current_staff()
+    if row is not None:
+        detail = {"table": row._meta.table_name, "id": row._pk, "label": str(row)[:200], **detail}
+    AuditEntry.create(actor=user.username if user else "system", action=action_name, detail=detail)
+
+
+class DataOptions:
+    """A filter whose options come from the data: read in a request only (the app may start before
+    the database has its tables)."""
+
+    def get_options(self, view):
+        return self.load_options() if has_request_context() else []
+
+    def load_options(self):
+        raise NotImplementedError
+
+
+class XinYiPiModelConverter(CustomModelConverter):
+    """peewee's AutoField is not Flask-Admin's PrimaryKeyField: map it to the hidden PK field, or inline
+    rows fail with "id: This field is required"."""
+
+    def __init__(self, view, additional=None):
+        super().__init__(view, additional)
+        self.converters = {pw.AutoField: self.handle_pk, **self.converters}
+
+
+class GuardedInlineList(InlineModelFormList):
+    """Inline rows: deleting one still referred to elsewhere is refused (the whole save rolls back)."""
+
+    def save_related(self, obj):
+        pk = getattr(obj, self._pk)
+        rows = {str(r._pk): r for r in self.model.select().where(getattr(self.model, self.prop) == pk)}
+        for entry in self.entries:
+            row = rows.get(entry.get_pk())
+            if row is not None and self.should_delete(entry):
+                uses = uses_of(row)
+                if uses:
+                    raise InUse(_("无法删除“%(name)s”：仍被 %(uses)s 引用。", name=str(row), uses="、".join(uses)))
+        super().save_related(obj)
+
+
+class GuardedInlineConverter(InlineModelConverter):
+    inline_field_list_type = GuardedInlineList
 
 
 class XinYiPiModelView(RoleAccess, ModelView):
-    """Labels, choices and the search hint come from the models' Chinese verbose names.
-    Every staff role may look; catalog administrators (and sysadmins) may change."""
+    """Every staff role may look; catalog administrators (and sysadmins) may change."""
 
     roles = ALL_STAFF
     write_roles = frozenset({CATALOG_ADMIN})
+    owned: tuple[str, ...] = ()
+    audit_name: str | None = None        # action prefix in the audit log; the table name by default
+    model_form_converter = XinYiPiModelConverter
+    inline_model_form_converter = GuardedInlineConverter
+    can_view_details = True
+    page_size = 50
 
     def __init__(self, model, *args, **kwargs):
         fields = model._meta.fields
-        self.column_labels = {name: f.verbose_name for name, f in fields.items() if f.verbose_name}
+        self.column_labels = {name: _l(f.verbose_name) for name, f in fields.items() if f.verbose_name}
         self.column_labels.update(getattr(self, "extra_labels", {}))
-        self.column_choices = {name: list(f.choices) for name, f in fields.items() if f.choices}
+        self.column_choices = self.column_choices or {
+            name: [(k, _l(v)) for k, v in f.choices] for name, f in fields.items() if f.choices}
+        self.column_descriptions = self.column_descriptions or {
+            name: _l(f.help_text) for name, f in fields.items() if f.help_text}
         super().__init__(model, *args, **kwargs)
 
+    def _get_filter_groups(self):
+        # some filters take their options from the data (departments, tiers, process keys): read them
+        # on each list request rather than once when the app starts
+        if any(isinstance(f, DataOptions) for f in self._filters or ()):
+            self._refresh_filters_cache()
+        return super()._get_filter_groups()
+
     def search_placeholder(self):
-        names = [self.column_labels.get(c, c) for c in (self.column_searchable_list or ())]
-        return "搜索：" + "、".join(names) if names else None
+        names = [str(self.column_labels.get(c, c)) for c in (self.column_searchable_list or ())]
+        return _("搜索：") + "、".join(names) if names else None
+
+    # -- one transaction per save, audited ---------------------------------------------------
+    def create_model(self, form):
+        with database.atomic() as txn:
+            result = super().create_model(form)
+            if not result:
+                txn.rollback()
+        ReferenceCache.clear_all()
+        return result
+
+    def update_model(self, form, model):
+        with database.atomic() as txn:
+            result = super().update_model(form, model)
+            if not result:
+                txn.rollback()
+        ReferenceCache.clear_all()
+        return result
+
+    def after_model_change(self, form, model, is_created):
+        audit(f"{self.audit_name or model._meta.table_name}.{'create' if is_created else 'update'}", model)
+
+    def handle_view_exception(self, exc):
+        if isinstance(exc, InUse):
+            flash(str(exc), "error")
+            return True
+        if isinstance(exc, pw.IntegrityError):
+            flash(_("保存失败：与已有数据冲突（如编码重复或被引用）。详情：%(error)s", error=str(exc)), "error")
+            return True
+        return super().handle_view_exception(exc)
+
+    # -- deleting: refuse while referred to ------------------------------------------------------
+    def delete_model(self, model):
+        uses = uses_of(model, self.owned)
+        if uses:
+            flash(_("无法删除“%(name)s”：仍被 %(uses)s 引用。请先解除这些引用，或将其停用。",
+                    name=str(model), uses="、".join(uses)), "error")
+            return False
+        with database.atomic():
+            self.on_model_delete(model)
+            removed = []
+            for field in model._meta.backrefs:
+                if field.backref in self.owned:
+                    n = field.model.delete().where(field == model._pk).execute()
+                    if n:
+                        removed.append(_("%(count)s 个%(noun)s", count=n, noun=TABLE_NOUNS.get(
+                            field.model._meta.table_name, field.model.__name__)))
+            audit(f"{self.audit_name or model._meta.table_name}.delete", model, removed=[str(r) for r in removed])
+            model.delete_instance()
+        ReferenceCache.clear_all()
+        if removed:
+            flash(_("已删除“%(name)s”，及其 %(what)s。", name=str(model), what="、".join(removed)), "success")
+        self.after_model_delete(model)
+        return True
+
+
+# ---------------------------------------------------------------------------------------------
+# catalog
+# ---------------------------------------------------------------------------------------------
+class OnNegativeListFilter(filters.BasePeeweeFilter):
+    """Matters with an entry on the negative list in force today."""
+
+    def __init__(self, column, name):
+        super().__init__(column, name, options=(("1", _l("是")), ("0", _l("否"))))
+
+    def apply(self, query, value):
+        today = _dt.date.today()
+        active = (NegativeListEntry.select(NegativeListEntry.matter)
+                  .where((NegativeListEntry.effective_from <= today)
+                         & (NegativeListEntry.effective_to.is_null() | (NegativeListEntry.effective_to >= today))))
+        return query.where(Matter.id.in_(active) if value == "1" else Matter.id.not_in(active))
+
+    def operation(self):
+        return _l("为")
+
+
+class ProcessKeyFilter(DataOptions, filters.BasePeeweeFilter):
+    """Matters bound to a version of the process with this key (or to none)."""
+
+    def load_options(self):
+        from plugin.engine.models import ProcessDefinition
+        keys = [k for (k,) in ProcessDefinition.select(ProcessDefinition.key).distinct().tuples()]
+        return [("", _l("未绑定"))] + [(k, k) for k in sorted(keys)]
+
+    def apply(self, query, value):
+        from plugin.engine.models import ProcessDefinition
+        if not value:
+            return query.where(Matter.process.is_null())
+        return query.where(Matter.process.in_(
+            ProcessDefinition.select(ProcessDefinition.id).where(ProcessDefinition.key == value)))
+
+    def operation(self):
+        return _l("为")
+
+
+class DepartmentFilter(DataOptions, filters.FilterEqual):
+    def load_options(self):
+        return [(d, d) for (d,) in Matter.select(Matter.department).distinct()
+                .order_by(Matter.department).tuples()]
+
+
+def _negative_list_badge(view, context, model, name):
+    from plugin.catalog.negative_list import is_on_negative_list
+    if is_on_negative_list(model):
+        return Markup('<span class="xyp-badge-closed" title="%s">%s</span>') % (
+            _("对失信主体关闭"), _("负面清单"))
+    return ""
 
 
 class MatterView(XinYiPiModelView):
     column_list = ("code", "name", "department", "kind", "legal_days", "promised_days",
-                   "major_project", "process", "status")
+                   "process", "status", "negative_list")
     column_searchable_list = ("code", "name", "department")
-    column_filters = ("department", "status", "kind", "major_project")
-    page_size = 50
+    column_filters = (DepartmentFilter(Matter.department, _l("实施机关")), "status", "kind", "major_project",
+                      OnNegativeListFilter(Matter.id, _l("列入负面清单")),
+                      ProcessKeyFilter(Matter.process, _l("绑定流程")))
+    column_sortable_list = ("code", "name", "department", "legal_days", "promised_days", "status")
+    column_default_sort = "code"
+    column_formatters = {"negative_list": _negative_list_badge}
+    extra_labels = {"negative_list": _l("负面清单")}
+    # the bound process version is set by publishing a diagram to the matter (流程定义 → 发布), never typed in;
+    # besides, a WTForms field named "process" would shadow Form.process()
+    form_excluded_columns = ("created_at", "updated_at", "applications", "negative_list_entries", "process")
+    owned = ("requirements", "tier_limits")
+    inline_models = [
+        (MaterialRequirement, {
+            "form_columns": ("id", "material", "necessity", "waived_tiers", "commitment_replaces", "copies",
+                             "supplement_days", "notes", "position"),
+            "form_label": _l("材料要求"),
+            "form_ajax_refs": {"material": {"fields": ("code", "name"), "page_size": 20}},
+            "column_labels": {"material": _l("材料"), "necessity": _l("必要性"),
+                              "waived_tiers": _l("免提交的信用等级（编码，逗号分隔）"),
+                              "commitment_replaces": _l("可用告知承诺替代"), "copies": _l("份数"),
+                              "supplement_days": _l("容缺补正期限（工作日）"), "notes": _l("备注"),
+                              "position": _l("排序")},
+        }),
+        (MatterTierLimit, {
+            "form_columns": ("id", "tier", "promised_days"),
+            "form_label": _l("分级承诺时限"),
+            "column_labels": {"tier": _l("信用等级"), "promised_days": _l("承诺时限（工作日）")},
+        }),
+    ]
+    details_template = "xinyipi/matter_details.html"
+    edit_template = "xinyipi/matter_edit.html"
+
+    def get_query(self):
+        from plugin.engine.models import ProcessDefinition
+        return (Matter.select(Matter, ProcessDefinition)
+                .join(ProcessDefinition, pw.JOIN.LEFT_OUTER, on=(Matter.process == ProcessDefinition.id)))
+
+    def on_model_change(self, form, model, is_created):
+        model.updated_at = now()
+        if model.promised_days is not None and model.legal_days is not None and model.promised_days > model.legal_days:
+            raise ValidationError(_("承诺时限不能长于法定时限。"))
+
+    def handle_view_exception(self, exc):
+        if isinstance(exc, ValidationError):
+            flash(str(exc), "error")
+            return True
+        return super().handle_view_exception(exc)
+
+    def render(self, template, **kwargs):
+        model = kwargs.get("model")
+        if model is not None and isinstance(model, Matter):
+            kwargs["negative_entries"] = list(
+                NegativeListEntry.select().where(NegativeListEntry.matter == model)
+                .order_by(NegativeListEntry.effective_from.desc()))
+            from plugin.catalog.negative_list import is_on_negative_list
+            kwargs["on_negative_list"] = is_on_negative_list(model)
+            kwargs["requirements"] = list(
+                MaterialRequirement.select(MaterialRequirement, Material).join(Material)
+                .where(MaterialRequirement.matter == model).order_by(MaterialRequirement.position))
+            kwargs["tier_limits"] = list(
+                MatterTierLimit.select(MatterTierLimit, Tier).join(Tier).where(MatterTierLimit.matter == model))
+        return super().render(template, **kwargs)
 
 
 class MaterialView(XinYiPiModelView):
     column_list = ("code", "name", "type", "form", "source", "elicence_type")
     column_searchable_list = ("code", "name")
     column_filters = ("type", "form", "source")
+    form_excluded_columns = ("requirements",)
 
 
-class SubjectView(XinYiPiModelView):
-    column_list = ("code", "name", "kind", "tier", "source", "tier_updated_at")
-    column_searchable_list = ("code", "name")
-    page_size = 50
-    can_set_page_size = True
-
-
-class TierSchemeView(XinYiPiModelView):
-    column_list = ("code", "name", "region", "default_tier_code", "active")
-
-
-class DishonestyRecordView(XinYiPiModelView):
-    column_list = ("subject", "severity", "reason", "authority", "start", "end", "repaired_at")
-    column_filters = ("severity", "authority", "start", "end")
-    form_excluded_columns = ("fingerprint",)
+def _entry_state(view, context, model, name):
+    today = _dt.date.today()
+    if model.effective_from > today:
+        return _("未生效")
+    if model.effective_to is not None and model.effective_to < today:
+        return _("已失效")
+    return _("生效中")
 
 
 class NegativeListView(XinYiPiModelView):
-    column_list = ("matter", "severity", "legal_basis", "effective_from", "effective_to")
+    """负面清单: adding, ending and removing entries are audited as negative_list.*"""
+
+    audit_name = "negative_list"
+    column_list = ("matter", "severity", "legal_basis", "effective_from", "effective_to", "state")
+    column_formatters = {"state": _entry_state}
+    extra_labels = {"state": _l("状态")}
+    column_searchable_list = ("legal_basis",)
+    column_filters = ("severity", "effective_from", "effective_to")
+    form_excluded_columns = ("created_at",)
+    form_ajax_refs = {"matter": {"fields": ("code", "name"), "page_size": 20}}
+
+    def get_query(self):
+        return NegativeListEntry.select(NegativeListEntry, Matter).join(Matter)
+
+    def on_model_change(self, form, model, is_created):
+        if model.effective_to is not None and model.effective_to < model.effective_from:
+            raise InUse(_("失效日期不能早于生效日期。"))
+
+    @action("end", _l("今日起失效"), _l("确定让所选条目今日起失效吗？"))
+    def action_end(self, ids):
+        if not self.may_write():
+            flash(_("您的角色无权修改负面清单。"), "error")
+            return
+        today = _dt.date.today()
+        with database.atomic():
+            for entry in NegativeListEntry.select().where(NegativeListEntry.id.in_([int(i) for i in ids])):
+                if entry.effective_to is None or entry.effective_to > today:
+                    entry.effective_to = today
+                    entry.save()
+                    audit("negative_list.end", entry, effective_to=today.isoformat())
+        ReferenceCache.clear_all()
+        flash(_("已设置所选条目今日起失效。"), "success")
 
 
 class CalendarDayView(XinYiPiModelView):
     column_list = ("day", "is_workday", "name", "note")
     column_default_sort = ("day", True)
+    column_filters = ("day", "is_workday")
+    form_excluded_columns = ("updated_at",)
+
+
+# ---------------------------------------------------------------------------------------------
+# credit
+# ---------------------------------------------------------------------------------------------
+def _swatch(colour: str) -> Markup:
+    return Markup('<span class="xyp-swatch" style="background:%s"></span>') % colour
+
+
+def _tiers_of_scheme(view, context, model, name):
+    return Markup(" ").join(_swatch(t.colour) + escape(t.label) for t in model.ordered_tiers())
+
+
+class TierSchemeView(XinYiPiModelView):
+    column_list = ("code", "name", "region", "tiers", "default_tier_code", "active")
+    column_formatters = {"tiers": _tiers_of_scheme}
+    extra_labels = {"tiers": _l("等级（由好到差）")}
+    form_excluded_columns = ("active",)
+    details_template = "xinyipi/scheme_details.html"
+    inline_models = [
+        (Tier, {
+            "form_columns": ("id", "code", "label", "colour", "rank", "inspection_ratio", "description"),
+            "form_label": _l("等级"),
+            "column_labels": {"code": _l("等级编码"), "label": _l("等级名称"), "colour": _l("颜色"),
+                              "rank": _l("序位（0 为最差）"), "inspection_ratio": _l("双随机抽查比例"),
+                              "description": _l("说明")},
+            "form_widget_args": {"colour": {"type": "color"}},
+        }),
+    ]
+
+    def on_model_change(self, form, model, is_created):
+        for entry in getattr(form, "tiers", []):
+            ratio = entry.form.inspection_ratio.data
+            if ratio is not None and not 0 <= ratio <= 1:
+                raise InUse(_("双随机抽查比例应在 0 到 1 之间（如 0.05 表示 5%%）。"))
+
+    @action("activate", _l("设为启用的等级体系"), _l("启用后，所有新办件按此体系判定信用等级。确定吗？"))
+    def action_activate(self, ids):
+        if not self.may_write():
+            flash(_("您的角色无权切换等级体系。"), "error")
+            return
+        if len(ids) != 1:
+            flash(_("请只选择一个等级体系。"), "error")
+            return
+        from plugin.credit.tiers import activate_scheme
+        scheme = TierScheme.get_by_id(int(ids[0]))
+        activate_scheme(scheme.code)
+        audit("tier_scheme.activate", scheme)
+        flash(_("已启用“%(name)s”。已发布的事项请重新发布，以便按新体系记录各等级的办理路径。", name=scheme.name),
+              "success")
+
+    def render(self, template, **kwargs):
+        model = kwargs.get("model")
+        if isinstance(model, TierScheme):
+            kwargs["ordered_tiers"] = model.ordered_tiers()
+        return super().render(template, **kwargs)
+
+
+def _validate_code(form, field):
+    try:
+        code, kind = validate_subject_code(field.data or "")
+    except InvalidCode as e:
+        raise ValidationError(str(e)) from None
+    field.data = code
+
+
+def _tier_with_scheme(view, context, model, name):
+    tier = model.tier
+    if tier is None:
+        return Markup('<span class="text-muted">%s</span>') % _("未导入")
+    return _swatch(tier.colour) + escape(tier.label)
+
+
+def _effective_tier(view, context, model, name):
+    info = getattr(model, "_effective", None)
+    if info is None:
+        return ""
+    badge = Markup(' <span class="xyp-badge-closed">%s</span>') % _("严重失信") if info.blacklisted else ""
+    return Markup('<span title="%s">%s%s</span>%s') % ("；".join(info.reasons), _swatch(info.colour),
+                                                        info.label, badge)
+
+
+class TierChoiceFilter(DataOptions, filters.FilterEqual):
+    """The imported tier, any scheme (labelled with its scheme)."""
+
+    def load_options(self):
+        return [(str(t.id), f"{t.scheme.name} · {t.label}")
+                for t in Tier.select(Tier, TierScheme).join(TierScheme).order_by(TierScheme.id, Tier.rank.desc())]
+
+    def clean(self, value):
+        return int(value)
+
+
+class SubjectSearch:
+    """Search over a million subjects: a code (or its start) by the code index, a name by its start
+    through the name index, else a name containing the words (bounded by the page size)."""
+
+    @staticmethod
+    def clause(term: str):
+        term = term.strip().upper() if term.strip().isascii() else term.strip()
+        if term.isascii() and term.isalnum():
+            return (Subject.code >= term) & (Subject.code < term + "\uffff")
+        prefix = (Subject.name >= term) & (Subject.name < term + "\uffff")
+        return prefix | Subject.name.contains(term)
+
+
+class SubjectView(XinYiPiModelView):
+    roles = CREDIT_READERS
+    column_list = ("code", "name", "kind", "tier", "effective", "source", "tier_updated_at")
+    column_formatters = {"tier": _tier_with_scheme, "effective": _effective_tier}
+    extra_labels = {"effective": _l("有效等级（原因见提示）")}
+    column_searchable_list = ("code", "name")
+    column_filters = (TierChoiceFilter(Subject.tier, _l("导入信用等级")), "kind", "source")
+    column_sortable_list = ("code", "tier_updated_at")
+    column_default_sort = None
+    simple_list_pager = True          # no COUNT(*) over a million rows on every page
+    form_excluded_columns = ("created_at", "tier_updated_at", "dishonesty_records", "applications", "audit")
+    form_args = {"code": {"validators": [_validate_code]}}
+    form_ajax_refs = {"tier": {"fields": ("code", "label"), "page_size": 20}}
+    details_template = "xinyipi/subject_details.html"
+
+    def get_query(self):
+        query = Subject.select(Subject, Tier).join(Tier, pw.JOIN.LEFT_OUTER)
+        clause = g.get("xinyipi_subject_search")
+        return query.where(clause) if clause is not None else query
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        clause = None
+        for word in (search or "").split():
+            part = SubjectSearch.clause(word)
+            clause = part if clause is None else clause & part
+        g.xinyipi_subject_search = clause
+        try:
+            count, rows = super().get_list(page, sort_column, sort_desc, None, filters, execute, page_size)
+        finally:
+            g.xinyipi_subject_search = None
+        if not execute:
+            return count, rows
+        rows = list(rows)
+        if rows:
+            from plugin.credit.tiers import active_scheme_info, effective_tier
+            today = _dt.date.today()
+            records = {}
+            for r in (DishonestyRecord.select().where(
+                    DishonestyRecord.subject.in_([s.id for s in rows]) & DishonestyRecord.active_clause(today))):
+                records.setdefault(r.subject_id, []).append(r)
+            scheme = active_scheme_info()
+            for s in rows:
+                s._effective = effective_tier(s, today, scheme=scheme, records=records.get(s.id, []))
+        return count, rows
+
+    def on_model_change(self, form, model, is_created):
+        model.kind = validate_subject_code(model.code)[1]
+        if form.tier.data is not None:
+            model.tier_updated_at = now()
+
+    def render(self, template, **kwargs):
+        model = kwargs.get("model")
+        if isinstance(model, Subject):
+            from plugin.credit.tiers import effective_tier
+            kwargs["effective"] = effective_tier(model)
+            kwargs["records"] = list(model.dishonesty_records.order_by(DishonestyRecord.start.desc()))
+        return super().render(template, **kwargs)
+
+
+def _record_state(view, context, model, name):
+    today = _dt.date.today()
+    if model.repaired_at:
+        return _("已修复")
+    if model.end is not None and model.end < today:
+        return _("已到期")
+    if model.start > today:
+        return _("未生效")
+    return Markup('<strong>%s</strong>') % _("生效中")
+
+
+class DishonestyRecordView(XinYiPiModelView):
+    roles = CREDIT_READERS
+    write_roles = frozenset({CATALOG_ADMIN, SUPERVISOR})
+    audit_name = "dishonesty_record"
+    column_list = ("subject", "severity", "reason", "authority", "start", "end", "repaired_at", "state")
+    column_formatters = {"state": _record_state}
+    extra_labels = {"state": _l("状态")}
+    column_filters = ("severity", "authority", "start", "end", "repaired_at")
+    column_searchable_list = ("reason", "authority")
+    form_excluded_columns = ("fingerprint", "created_at", "repaired_at")
+    form_ajax_refs = {"subject": {"fields": ("code",), "page_size": 10}}
+    column_default_sort = ("start", True)
+
+    def get_query(self):
+        return DishonestyRecord.select(DishonestyRecord, Subject).join(Subject)
+
+    def on_model_change(self, form, model, is_created):
+        if model.end is not None and model.end < model.start:
+            raise InUse(_("截止日期不能早于起始日期。"))
+        if is_created:
+            key = f"{model.subject_id}|{model.severity}|{model.reason}|{model.authority}|{model.start}"
+            model.fingerprint = hashlib.sha256(key.encode()).hexdigest()
+
+    def _change(self, ids, what: str, message: str):
+        if not self.may_write():
+            flash(_("您的角色无权修改失信记录。"), "error")
+            return
+        today = _dt.date.today()
+        changed = 0
+        with database.atomic():
+            for record in DishonestyRecord.select().where(DishonestyRecord.id.in_([int(i) for i in ids])):
+                if record.repaired_at is not None:
+                    continue
+                if what == "repair":
+                    record.repaired_at = now()
+                elif record.end is None or record.end >= today:
+                    record.end = today - _dt.timedelta(days=1)
+                else:
+                    continue
+                record.save()
+                audit(f"dishonesty_record.{what}", record)
+                changed += 1
+        flash(message % {"count": changed}, "success")
+
+    @action("repair", _l("标记为已修复（信用修复）"), _l("确定将所选失信记录标记为已修复吗？"))
+    def action_repair(self, ids):
+        self._change(ids, "repair", _("已将 %(count)s 条记录标记为已修复。"))
+
+    @action("expire", _l("立即到期"), _l("确定让所选失信记录自今日起不再生效吗？"))
+    def action_expire(self, ids):
+        self._change(ids, "expire", _("已让 %(count)s 条记录到期。"))
+
+
+# ---------------------------------------------------------------------------------------------
+# staff accounts
+# ---------------------------------------------------------------------------------------------
+class StaffUserView(XinYiPiModelView):
+    roles = write_roles = frozenset({SYSADMIN})
+    audit_name = "staff_user"
+    column_list = ("username", "name", "role", "department", "active", "last_login_at", "locked_until")
+    column_searchable_list = ("username", "name", "department")
+    column_filters = ("role", "active", "department")
+    form_columns = ("username", "name", "role", "department", "active", "password")
+    form_extra_fields = {"password": PasswordField(_l("新密码"), validators=[Optional(), Length(min=10)],
+                                                   description=_l("至少 10 位；编辑时留空则不修改"))}
+    can_view_details = False
+
+    def on_model_change(self, form, model, is_created):
+        if form.password.data:
+            model.set_password(form.password.data)
+            model.failed_logins, model.locked_until = 0, None
+        elif is_created:
+            raise InUse(_("新建账号必须设置密码。"))
+
+    def delete_model(self, model):
+        flash(_("工作人员账号不能删除（审计记录引用其用户名），请改为停用。"), "error")
+        return False
 
 
 VIEWS = [
-    (MatterView, Matter, "事项", CATALOG),
-    (MaterialView, Material, "材料目录", CATALOG),
-    (NegativeListView, NegativeListEntry, "负面清单", CATALOG),
-    (CalendarDayView, CalendarDay, "工作日历", CATALOG),
-    (TierSchemeView, TierScheme, "信用等级体系", CREDIT),
-    (SubjectView, Subject, "信用主体", CREDIT),
-    (DishonestyRecordView, DishonestyRecord, "失信记录", CREDIT),
+    (MatterView, Matter, _l("事项"), CATALOG),
+    (MaterialView, Material, _l("材料目录"), CATALOG),
+    (NegativeListView, NegativeListEntry, _l("负面清单"), CATALOG),
+    (CalendarDayView, CalendarDay, _l("工作日历"), CATALOG),
+    (TierSchemeView, TierScheme, _l("信用等级体系"), CREDIT),
+    (SubjectView, Subject, _l("信用主体"), CREDIT),
+    (DishonestyRecordView, DishonestyRecord, _l("失信记录"), CREDIT),
+    (StaffUserView, StaffUser, _l("工作人员"), SYSTEM),
 ]
 
 
