@@ -12,6 +12,7 @@ from flask_admin.theme import Bootstrap4Theme
 
 from admin import auth
 from admin.views import register_views
+from admin import cases
 from plugin.i18n import TRANSLATIONS
 
 
@@ -25,4 +26,5 @@ def init_admin(app, admin: Admin | None = None) -> Admin:
         admin.translations_path = TRANSLATIONS
     auth.init_app(app, admin)
     register_views(admin)
+    cases.register(admin)
     return admin
