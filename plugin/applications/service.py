@@ -12,7 +12,8 @@ import dataclasses
 import datetime as _dt
 import secrets
 
-from plugin.applications.models import (APPROVED, FINAL, IN_REVIEW, REFUSED, REJECTED, RETURNED,
+from plugin.applications import materials as _materials
+from plugin.applications.models import (APPROVED, DRAFT, FINAL, IN_REVIEW, REFUSED, REJECTED, RETURNED,
                                         REVOKED, SUBMITTED, ACCEPTED, Application, AuditEntry, HumanTask)
 from plugin.calendar import add_working_days
 from plugin.catalog.facts import matter_facts
@@ -257,6 +258,7 @@ def ready_tasks(app: Application) -> list[dict]:
     workflow = load_workflow(app)
     return [{"id": str(t.id), "element_id": t.task_spec.bpmn_id,
              "name": t.task_spec.bpmn_name or t.task_spec.bpmn_id, "lane": t.task_spec.lane,
+             "documentation": getattr(t.task_spec, "documentation", None) or "",
              "fields": forms.describe(t.task_spec)} for t in runtime.ready_human_tasks(workflow)]
 
 
@@ -270,8 +272,11 @@ def _check_actor(app: Application, lane: str, actor: Actor, task_name: str) -> N
 
 
 def complete_task(number: str, task_id: str, values: dict, actor: Actor,
-                  expected_version: int | None = None) -> Application:
-    """Complete a ready human task with form `values` (validated against its formData)."""
+                  expected_version: int | None = None, extra=None) -> Application:
+    """Complete a ready human task with form `values` (validated against its formData).
+
+    `extra(app, clean_values)`, when given, runs inside the transaction that saves the case (the
+    portal records a signed commitment with the signing task this way)."""
     app = get(number)
     if expected_version is not None and expected_version != app.version:
         raise Conflict(f"办件 {app.number} 在您打开表单后已被更新，请刷新后重试（表单版本 {expected_version}，当前 {app.version}）")
@@ -299,6 +304,10 @@ def complete_task(number: str, task_id: str, values: dict, actor: Actor,
         _save(app, workflow, version)
         _write_audit(rows)
         _sync_tasks(app, workflow, completed_task_id=real_id, actor=actor)
+        if app.path == "tolerance" and app.next_due_at is not None:
+            _materials.set_supplement_due(app, _local_date(app.next_due_at))
+        if extra is not None:
+            extra(app, clean)
     return app
 
 
@@ -370,3 +379,411 @@ def timeline(app: Application) -> list[dict]:
     return [{"at": a.at.isoformat(sep=" ", timespec="seconds"), "actor": a.actor, "action": a.action,
              "from": a.from_status, "to": a.to_status, "detail": a.detail}
             for a in app.audit.order_by(AuditEntry.at, AuditEntry.id)]
+
+
+# ---------------------------------------------------------------------------------------------
+# The applicant's side (办事大厅): the matter guide, drafts, submission, signing, supplement
+# ---------------------------------------------------------------------------------------------
+PATH_LABELS = {"instant": "秒批（即报即批，无需人工审查）", "tolerance": "容缺受理（次要材料可后补）",
+               "commitment": "告知承诺（以承诺替代证明材料）", "standard": "标准审批（受理、审查、决定）",
+               "repair": "信用修复"}
+SIGNING_KINDS = {"tolerance": _materials.TOLERANCE, "commitment": _materials.NOTIFICATION}
+
+
+class Closed(ApplicationError):
+    """The matter is on the negative list and closed to this applicant."""
+
+    def __init__(self, closure):
+        super().__init__(closure.reason)
+        self.closure = closure
+
+
+class CommitmentChanged(ApplicationError):
+    """The commitment's text changed after the applicant read it: they must read it again."""
+
+
+def _local_date(utc_naive: _dt.datetime) -> _dt.date:
+    return utc_naive.replace(tzinfo=_dt.timezone.utc).astimezone().date()
+
+
+def _today() -> _dt.date:
+    return business_now().astimezone().date()
+
+
+def _valid_code(applicant_code: str) -> str:
+    try:
+        return validate_subject_code(applicant_code)[0]
+    except InvalidCode as e:
+        raise ApplicationError(f"申请人证件号码无效：{e}") from None
+
+
+def _open_facts(matter_code: str):
+    facts = matter_facts(matter_code)
+    if facts is None:
+        raise NotFound(f"事项 {matter_code} 不存在")
+    if facts.status != PUBLISHED:
+        raise ApplicationError(f"事项“{facts.name}”未发布（状态：{dict(MATTER_STATUSES)[facts.status]}），暂不受理")
+    if facts.process_id is None:
+        raise ApplicationError(f"事项“{facts.name}”尚未绑定办理流程，暂不受理")
+    return facts
+
+
+def _credit(code: str, today: _dt.date):
+    subject, records = subject_with_records(code, today)
+    if subject is None:
+        raise NotFound(f"申请人 {code} 不在信用主体库中，请先完成身份核验")
+    return subject, effective_tier(subject, today, scheme=active_scheme_info(), records=records)
+
+
+def published_matters(query: str = "") -> list:
+    """Published matters whose name, code or department contains `query` (all when empty)."""
+    from plugin.catalog.models import Matter
+    rows = Matter.select().where(Matter.status == PUBLISHED)
+    words = (query or "").split()
+    for word in words[:5]:
+        rows = rows.where(Matter.name.contains(word) | Matter.code.contains(word)
+                          | Matter.department.contains(word))
+    return list(rows.order_by(Matter.department, Matter.code))
+
+
+def repair_matter():
+    """The published credit-repair matter (信用修复), if the catalog has one."""
+    from plugin.catalog.models import Matter
+    from plugin.engine.models import ProcessDefinition
+    return (Matter.select().join(ProcessDefinition, on=(Matter.process == ProcessDefinition.id))
+            .where((Matter.status == PUBLISHED) & (ProcessDefinition.key == "credit_repair"))
+            .order_by(Matter.code).first())
+
+
+@dataclasses.dataclass
+class Guide:
+    """What the matter guide shows; `tier` and what follows from it only for an identified applicant."""
+
+    matter: object
+    facts: object
+    tier: object = None
+    path: str | None = None
+    path_label: str | None = None
+    promised_days: int | None = None
+    dispositions: list = dataclasses.field(default_factory=list)
+    closure: object = None
+
+    def grouped(self) -> dict[str, list]:
+        groups: dict[str, list] = {}
+        for d in self.dispositions:
+            groups.setdefault(d.disposition, []).append(d)
+        return groups
+
+
+def matter_guide(matter_code: str, applicant_code: str | None = None) -> Guide:
+    """The guide of a published matter, and what `applicant_code`'s effective tier gets them."""
+    from plugin.catalog.models import Matter
+    from plugin.catalog.requirements import requirements_for
+    from plugin.engine.paths import expected_path
+    matter = Matter.get_or_none((Matter.code == matter_code) & (Matter.status == PUBLISHED))
+    facts = matter_facts(matter_code) if matter is not None else None
+    if facts is None:
+        raise NotFound(f"事项 {matter_code} 不存在或未发布")
+    guide = Guide(matter=matter, facts=facts)
+    if applicant_code is None:
+        guide.dispositions = requirements_for(matter, active_scheme_info().default_tier_code, path="standard")
+        return guide
+    today = _today()
+    _subject, tier = _credit(_valid_code(applicant_code), today)
+    guide.tier = tier
+    guide.closure = closure_for(facts, tier, today)
+    guide.path = expected_path(matter, tier)
+    guide.path_label = PATH_LABELS.get(guide.path, guide.path)
+    guide.promised_days = facts.promised_days_for(active_scheme_info().tier(tier.code).id)
+    guide.dispositions = requirements_for(matter, tier, path=guide.path)
+    return guide
+
+
+def cases_of(applicant_code: str) -> list[Application]:
+    """The applicant's own cases, drafts included, newest first."""
+    from plugin.credit.models import Subject
+    return list(Application.select(Application).join(Subject)
+                .where(Subject.code == applicant_code).order_by(Application.submitted_at.desc(),
+                                                                Application.id.desc()))
+
+
+def get_for_applicant(number: str, applicant_code: str) -> Application:
+    """The case `number` when it is the applicant's own; NotFound otherwise (never tell them apart)."""
+    from plugin.credit.models import Subject
+    app = (Application.select(Application).join(Subject)
+           .where((Application.number == number) & (Subject.code == applicant_code)).first())
+    if app is None:
+        raise NotFound(f"办件 {number} 不存在")
+    return app
+
+
+def _own_draft(number: str, actor: Actor) -> Application:
+    app = get_for_applicant(number, actor.id)
+    if app.status != DRAFT:
+        raise Conflict(f"办件 {app.number} 已提交（{app.status_label}），不能再修改")
+    return app
+
+
+_DRAFT_FORM = None
+
+
+def draft_form():
+    """The application form every draft has (申请信息), as a camunda form so that the same
+    validation as the diagrams' forms applies."""
+    global _DRAFT_FORM
+    if _DRAFT_FORM is None:
+        from types import SimpleNamespace
+        from SpiffWorkflow.camunda.specs.user_task import Form
+
+        def field(id, label, required, minlength=None, maxlength=None):
+            rules = [{"name": "required", "config": "true"}] if required else []
+            rules += [{"name": n, "config": str(v)} for n, v in (("minlength", minlength), ("maxlength", maxlength))
+                      if v is not None]
+            return {"id": id, "label": label, "type": "string", "default_value": None, "properties": [],
+                    "validation": rules}
+
+        _DRAFT_FORM = SimpleNamespace(form=Form({"key": "draft", "fields": [
+            field("contact_name", "经办人姓名", True, 2, 50),
+            field("contact_phone", "联系电话", True, 7, 20),
+            field("description", "申请说明", False, None, 500),
+        ]}))
+    return _DRAFT_FORM
+
+
+def draft_fields() -> list[dict]:
+    return forms.describe(draft_form())
+
+
+def validate_draft(values: dict) -> dict:
+    """The draft's values checked like a task form (FormErrors with one message per field)."""
+    known = {f["id"] for f in draft_fields()}
+    values = {k: v for k, v in (values or {}).items() if k in known}
+    errors = {}
+    try:
+        clean = forms.validate(draft_form(), values)
+    except forms.FormErrors as e:
+        errors, clean = dict(e.errors), {}
+    phone = str(values.get("contact_phone") or "").strip()
+    if "contact_phone" not in errors and phone and not all(c.isdigit() or c in "-+ " for c in phone):
+        errors["contact_phone"] = "“联系电话”只能包含数字、“-”、“+”和空格"
+    if errors:
+        raise forms.FormErrors(errors)
+    return clean
+
+
+def start_draft(matter_code: str, applicant_code: str) -> Application:
+    """Open (or resume) the applicant's draft of an application for a matter. A matter closed to
+    them by the negative list raises `Closed` and nothing is stored."""
+    code = _valid_code(applicant_code)
+    facts = _open_facts(matter_code)
+    today = _today()
+    subject, tier = _credit(code, today)
+    closure = closure_for(facts, tier, today)
+    if closure is not None:
+        raise Closed(closure)
+    existing = (Application.select().where((Application.subject == subject.id) & (Application.matter == facts.id)
+                                           & (Application.status == DRAFT)).first())
+    if existing is not None:
+        return existing
+    scheme = active_scheme_info()
+    app = Application(number=_number(), matter=facts.id, subject=subject, process=facts.process_id, status=DRAFT,
+                      tier_code=tier.code, tier_snapshot=tier.snapshot(), form_data={},
+                      promised_days=facts.promised_days_for(scheme.tier(tier.code).id), submitted_at=now())
+    with write_transaction():
+        _insert(app)
+        _write_audit([_audit(app, Actor.applicant(code), "draft_created", None, DRAFT)])
+    return app
+
+
+def save_draft(number: str, values: dict, actor: Actor) -> Application:
+    """Keep what the applicant typed, as typed (checked only on submission: nothing is lost)."""
+    app = _own_draft(number, actor)
+    known = {f["id"] for f in draft_fields()}
+    data = {k: str(v)[:2000] for k, v in (values or {}).items() if k in known}
+    (Application.update(form_data=data, updated_at=now())
+     .where((Application.id == app.id) & (Application.status == DRAFT)).execute())
+    app.form_data = data
+    return app
+
+
+def draft_requirements(app: Application) -> list:
+    """The materials of a draft for the applicant's effective tier now."""
+    from plugin.catalog.requirements import requirements_for
+    from plugin.engine.paths import expected_path
+    _subject, tier = _credit(app.subject.code, _today())
+    return requirements_for(app.matter, tier, path=expected_path(app.matter, tier))
+
+
+def attach_draft_file(number: str, material_code: str, stored, actor: Actor, dispositions=None):
+    """Attach a stored file to a material of the applicant's draft."""
+    from plugin.catalog.requirements import ELICENCE, WAIVED
+    app = _own_draft(number, actor)
+    found = next((d for d in dispositions or draft_requirements(app) if d.material_code == material_code), None)
+    if found is None:
+        raise _materials.MaterialError({material_code: "本事项不需要这项材料"})
+    if found.disposition in (WAIVED, ELICENCE):
+        raise _materials.MaterialError({material_code: f"“{found.material_name}”{found.label}，无需上传"})
+    return _materials.attach(app, found, stored)
+
+
+def remove_draft_file(number: str, material_code: str, actor: Actor) -> None:
+    app = _own_draft(number, actor)
+    (_materials.CaseMaterial.delete().where((_materials.CaseMaterial.application == app)
+                                            & (_materials.CaseMaterial.material_code == material_code)).execute())
+
+
+def discard_draft(number: str, actor: Actor) -> None:
+    """Delete a draft that was never submitted (its audit rows stay, pointing at no case)."""
+    app = _own_draft(number, actor)
+    with write_transaction():
+        _materials.CaseMaterial.delete().where(_materials.CaseMaterial.application == app).execute()
+        _write_audit([_audit(app, actor, "draft_discarded", DRAFT, None, number=app.number)])
+        AuditEntry.update(application=None).where(AuditEntry.application == app.id).execute()
+        Application.delete().where((Application.id == app.id) & (Application.status == DRAFT)).execute()
+
+
+def submit_draft(number: str, actor: Actor) -> Application:
+    """Submit the applicant's draft: the credit check again (逢报必查), the negative list, the
+    materials the tier's path requires, then the matter's process; the materials are frozen onto
+    the case in the same transaction. A refusal by the negative list is recorded on the case."""
+    from plugin.catalog.requirements import requirements_for
+    app = _own_draft(number, actor)
+    version = app.version
+    clean = validate_draft(app.form_data)
+    today = _today()
+    code = app.subject.code
+    facts = _open_facts(app.matter.code)
+    subject, tier = _credit(code, today)
+    scheme = active_scheme_info()
+    snapshot = tier.snapshot()
+    app.tier_code, app.tier_snapshot, app.form_data = tier.code, snapshot, clean
+    app.process = facts.process_id
+    app.promised_days = facts.promised_days_for(scheme.tier(tier.code).id)
+    app.submitted_at = now()
+    fields = [Application.status, Application.tier_code, Application.tier_snapshot, Application.form_data,
+              Application.process, Application.promised_days, Application.submitted_at, Application.refusal_reason,
+              Application.decided_at, Application.state, Application.path, Application.decision,
+              Application.next_due_at, Application.due_date, Application.updated_at]
+
+    def write(rows, freeze=None, workflow=None):
+        app.updated_at = now()
+        updated = (Application.update({f: app.__data__.get(f.name) for f in fields} | {Application.version: version + 1})
+                   .where((Application.id == app.id) & (Application.status == DRAFT)
+                          & (Application.version == version)).execute())
+        if updated != 1:
+            raise Conflict(f"办件 {app.number} 已被提交或修改，本次提交未保存，请刷新后查看")
+        app.version = version + 1
+        if freeze is not None:
+            _materials.freeze(app, freeze)
+        _write_audit(rows)
+        if workflow is not None:
+            _sync_tasks(app, workflow, new_case=True)
+
+    closure = closure_for(facts, tier, today)
+    if closure is not None:
+        app.status, app.refusal_reason, app.decided_at = REFUSED, closure.reason, now()
+        with write_transaction():
+            write([_audit(app, actor, "submitted", DRAFT, SUBMITTED),
+                   _audit(app, Actor.system(), "refused", SUBMITTED, REFUSED, reason=closure.reason,
+                          negative_list_entry=closure.entry_id, legal_basis=closure.legal_basis)])
+        return app
+
+    workflow = runtime.new_workflow(
+        specs.for_id(facts.process_id),
+        {"tier": tier.code, "tier_rank": tier.rank, "blacklisted": tier.blacklisted,
+         "has_dishonesty_record": tier.has_dishonesty_record,
+         "applicant": {"code": subject.code, "name": subject.name, "kind": subject.kind},
+         "matter": facts.context(today)},
+        *_credit_context(snapshot))
+    try:
+        runtime.run_engine(workflow)
+    except runtime.EngineError as e:
+        raise ApplicationError(f"事项“{facts.name}”的办理流程出错，申请未提交：{e}") from None
+    path = _outcome(workflow)[1]
+    dispositions = requirements_for(app.matter, tier, path=path) if path else requirements_for(app.matter, tier)
+    missing = _materials.missing_uploads(dispositions, _materials.uploaded(app))
+    if missing:
+        raise _materials.MaterialError(missing)
+    app.due_date = add_working_days(today, app.promised_days)
+    app.state = runtime.dump_state(workflow)
+    rows = [_audit(app, actor, "submitted", DRAFT, SUBMITTED)]
+    app.status = ACCEPTED
+    rows.append(_audit(app, Actor.system(), "accepted", SUBMITTED, ACCEPTED,
+                       promised_days=app.promised_days, due_date=app.due_date.isoformat()))
+    rows += _apply_outcome(app, workflow, Actor.system(), "process_started", process=specs.label(facts.process_id))
+    with write_transaction():
+        write(rows, freeze=dispositions, workflow=workflow)
+    return app
+
+
+def pending_commitment(app: Application, task: dict):
+    """(kind, text) of the commitment an applicant signs with `task`, or None when it signs none."""
+    kind = SIGNING_KINDS.get(app.path or "")
+    if kind is None or task.get("lane") != "applicant" or not any(f["id"] == "agree" for f in task["fields"]):
+        return None
+    return kind, _materials.commitment_text(app, kind, _today(),
+                                            supplement_days=matter_facts(app.matter.code).supplement_days)
+
+
+def _ready_task(app: Application, task_id: str) -> dict:
+    task = next((t for t in ready_tasks(app) if t["id"] == task_id), None)
+    if task is None:
+        raise NotFound(f"办件 {app.number} 当前没有待办任务 {task_id}")
+    return task
+
+
+def complete_applicant_task(number: str, task_id: str, values: dict, actor: Actor,
+                            expected_version: int | None = None, shown_sha256: str | None = None) -> Application:
+    """Complete an applicant's task. A signing task records the signed commitment (its full text,
+    the text's SHA-256 and the time) in the transaction that completes it; the text must be the one
+    the applicant was shown (`shown_sha256`)."""
+    app = get_for_applicant(number, actor.id)
+    pending = pending_commitment(app, _ready_task(app, task_id))
+    if pending is None:
+        return complete_task(number, task_id, values, actor, expected_version)
+    kind, text = pending
+    if shown_sha256 != _materials.text_hash(text):
+        raise CommitmentChanged("承诺书内容已更新（例如日期或材料变化），请重新阅读后再签署")
+
+    def sign(case, clean):
+        if clean.get("agree") is True:
+            _materials.record_signature(case, kind, text)
+
+    return complete_task(number, task_id, values, actor, expected_version, extra=sign)
+
+
+def supplement_deadline(app: Application) -> _dt.date | None:
+    """The last day of the case's supplement (容缺补正), once the supplement has started."""
+    if app.next_due_at is None or app.status in FINAL:
+        return None
+    return _local_date(app.next_due_at)
+
+
+def complete_supplement(number: str, task_id: str, values: dict, files: dict, actor: Actor,
+                        expected_version: int | None = None) -> Application:
+    """Supplement the owed materials (`files`: material code → StoredFile) and, once nothing is
+    owed any more, complete the supplement task. Files are kept even when something else is wrong."""
+    app = get_for_applicant(number, actor.id)
+    _ready_task(app, task_id)
+    if app.next_due_at is not None and app.next_due_at <= now():
+        raise ApplicationError(f"补正期限已于 {_local_date(app.next_due_at):%Y-%m-%d} 届满，不能再补正")
+    if files:
+        with write_transaction():
+            for code, stored in files.items():
+                _materials.supply(app, code, stored)
+    still = _materials.owed(app)
+    if still:
+        raise _materials.MaterialError({m.material_code: f"请上传“{m.material_name}”" for m in still})
+    return complete_task(number, task_id, values, actor, expected_version)
+
+
+def opinions(app: Application) -> list[dict]:
+    """What staff wrote when they completed the case's tasks (the reasons of the decision)."""
+    out = []
+    for a in app.audit.where(AuditEntry.action == "task_completed").order_by(AuditEntry.at, AuditEntry.id):
+        values = (a.detail or {}).get("values") or {}
+        if a.actor.startswith("staff:") and values.get("opinion"):
+            role = a.actor.rsplit("(", 1)[-1].rstrip(")") if "(" in a.actor else ""
+            out.append({"task": a.detail.get("task"), "opinion": values["opinion"], "role": role,
+                        "at": a.at, "values": values})
+    return out

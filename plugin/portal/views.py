@@ -1,0 +1,498 @@
+"""The portal's pages. Every case page loads the case through `service.get_for_applicant`, so
+another applicant's case, its files, PDFs and diagram are 404, never 403."""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import time
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import (Response, abort, current_app, flash, g, redirect, render_template, request, send_file,
+                   session, url_for)
+from flask_babel import get_locale
+
+from plugin.accounts import ROLES
+from plugin.applications import materials, progress, service
+from plugin.applications.models import APPROVED, DRAFT, FINAL, STATUSES, AuditEntry
+from plugin.calendar import working_days_between
+from plugin.catalog import requirements as req
+from plugin.credit.models import Subject
+from plugin.engine.forms import FormErrors
+from plugin.i18n import _, _l
+from plugin.portal import documents, identity, portal
+
+SESSION_KEY = "xinyipi_applicant"
+SEEN_KEY = "xinyipi_applicant_seen"
+UPLOAD_ENDPOINTS = frozenset({"xinyipi_portal.draft", "xinyipi_portal.task"})
+LANE_LABELS = {"applicant": _l("申请人"), "reviewer": _l("审查人员"), "approver": _l("审批负责人"),
+               "supervisor": _l("监管人员")}
+ACTIONS = {
+    "draft_created": _l("创建申请草稿"), "submitted": _l("提交申请"), "accepted": _l("信用核查通过，受理"),
+    "refused": _l("不予受理"), "process_started": _l("进入办理流程"),
+    "timer_fired": _l("期限届满"), "breach": _l("容缺材料逾期未补正，构成违约"),
+}
+GROUP_ORDER = (req.UPLOAD, req.OPTIONAL_UPLOAD, req.DEFER, req.COMMITMENT, req.ELICENCE, req.WAIVED)
+
+
+# ---------------------------------------------------------------------------------------------
+# who is signed in
+# ---------------------------------------------------------------------------------------------
+def current_applicant() -> Subject | None:
+    if "xyp_applicant" not in g:
+        code = session.get(SESSION_KEY)
+        g.xyp_applicant = Subject.get_or_none(Subject.code == code) if code else None
+    return g.xyp_applicant
+
+
+def _actor() -> service.Actor:
+    return service.Actor.applicant(current_applicant().code)
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/portal") or target.startswith("//"):
+        return None
+    return target
+
+
+def login_required(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if current_applicant() is None:
+            return redirect(url_for(".login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def _audit(subject: Subject | None, actor: str, action: str, **detail) -> None:
+    AuditEntry.create(subject=subject, actor=actor[:100], action=action, detail=detail)
+
+
+@portal.before_request
+def _idle_expiry():
+    if SESSION_KEY not in session:
+        return None
+    limit = current_app.config.get("XINYIPI_SESSION_MINUTES", 30) * 60
+    if time.time() - session.get(SEEN_KEY, 0) > limit:
+        session.pop(SESSION_KEY, None)
+        session.pop(SEEN_KEY, None)
+        flash(_("登录已超时，请重新登录。"), "warning")
+        if request.endpoint not in ("xinyipi_portal.login", "xinyipi_portal.static"):
+            if request.method == "GET" and request.endpoint in ("xinyipi_portal.index", "xinyipi_portal.matter"):
+                return None
+            return redirect(url_for(".login", next=request.full_path.rstrip("?")))
+        return None
+    session[SEEN_KEY] = time.time()
+    return None
+
+
+@portal.app_context_processor
+def _globals():
+    return {"xyp_applicant": current_applicant, "xyp_lang": lambda: str(get_locale() or "zh_CN")}
+
+
+@portal.errorhandler(413)
+def _too_large(e):
+    mb = current_app.config["XINYIPI_MAX_UPLOAD_MB"]
+    from plugin.portal import UPLOAD_BATCH
+    message = _("上传的内容过大：每个文件不超过 %(mb)s MB，一次最多上传 %(n)s 个文件。已保存的内容不受影响，请分次上传。",
+                mb=mb, n=UPLOAD_BATCH)
+    return render_template("portal/message.html", title=_("文件过大"), message=message,
+                           back=request.path), 413
+
+
+@portal.errorhandler(404)
+def _not_found(e):
+    return render_template("portal/message.html", title=_("页面不存在"),
+                           message=_("您要找的页面或办件不存在。"), back=url_for(".index")), 404
+
+
+# ---------------------------------------------------------------------------------------------
+# identity
+# ---------------------------------------------------------------------------------------------
+@portal.route("/register", methods=["GET", "POST"])
+def register():
+    errors, values, status = {}, {}, 200
+    if request.method == "POST":
+        values = {k: request.form.get(k, "") for k in ("code", "name")}
+        try:
+            account, created = identity.register(values["code"], values["name"], request.form.get("password", ""),
+                                                 request.form.get("confirm", ""))
+        except identity.Refused as e:
+            errors, status = e.errors, 422
+        else:
+            subject = account.subject
+            _audit(subject, f"applicant:{subject.code}", "applicant.registered", self_registered=created)
+            _sign_in(subject)
+            if created:
+                flash(_("注册成功。信用主体库中尚无您的记录，已按“自主注册”建档：在信用平台评定之前，"
+                        "您的信用等级按当前等级体系的默认等级计算。"), "info")
+            else:
+                flash(_("注册成功，已登录。"), "success")
+            return redirect(_safe_next(request.form.get("next")) or url_for(".cases"))
+    return render_template("portal/register.html", errors=errors, values=values,
+                           next=_safe_next(request.values.get("next")) or ""), status
+
+
+def _sign_in(subject: Subject) -> None:
+    session[SESSION_KEY] = subject.code
+    session[SEEN_KEY] = time.time()
+    g.xyp_applicant = subject
+
+
+@portal.route("/login", methods=["GET", "POST"])
+def login():
+    error, code, status = None, "", 200
+    if request.method == "POST":
+        code = (request.form.get("code") or "").strip()
+        try:
+            account = identity.authenticate(code, request.form.get("password") or "")
+        except identity.Refused as e:
+            error, status = e.errors[""], 401
+            subject = Subject.get_or_none(Subject.code == code.upper()) if len(code) <= 18 else None
+            _audit(subject, f"applicant:{code[:18] or '?'}", "applicant.login_failed")
+        else:
+            _sign_in(account.subject)
+            _audit(account.subject, f"applicant:{account.code}", "applicant.login")
+            return redirect(_safe_next(request.form.get("next")) or url_for(".cases"))
+    return render_template("portal/login.html", error=error, code=code,
+                           next=_safe_next(request.values.get("next")) or ""), status
+
+
+@portal.post("/logout")
+def logout():
+    session.pop(SESSION_KEY, None)
+    session.pop(SEEN_KEY, None)
+    flash(_("已退出登录。"), "info")
+    return redirect(url_for(".index"))
+
+
+# ---------------------------------------------------------------------------------------------
+# the matter guide
+# ---------------------------------------------------------------------------------------------
+@portal.get("/")
+def index():
+    q = (request.args.get("q") or "").strip()[:50]
+    matters = service.published_matters(q)
+    return render_template("portal/index.html", q=q, matters=matters)
+
+
+@portal.get("/matters/<code>")
+def matter(code):
+    me = current_applicant()
+    try:
+        guide = service.matter_guide(code, me.code if me else None)
+    except service.NotFound:
+        abort(404)
+    groups = guide.grouped()
+    return render_template("portal/matter.html", guide=guide, groups=[(k, groups[k]) for k in GROUP_ORDER if k in groups],
+                           repair=service.repair_matter(), labels=req.DISPOSITION_LABELS, lanes=LANE_LABELS)
+
+
+@portal.post("/matters/<code>/apply")
+@login_required
+def apply(code):
+    try:
+        app = service.start_draft(code, current_applicant().code)
+    except service.Closed as e:
+        try:
+            guide = service.matter_guide(code, current_applicant().code)
+        except service.NotFound:
+            abort(404)
+        return render_template("portal/closed.html", guide=guide, closure=e.closure,
+                               repair=service.repair_matter()), 403
+    except service.NotFound:
+        abort(404)
+    except service.ApplicationError as e:
+        return render_template("portal/message.html", title=_("暂不能申请"), message=str(e),
+                               back=url_for(".matter", code=code)), 409
+    return redirect(url_for(".draft", number=app.number))
+
+
+# ---------------------------------------------------------------------------------------------
+# cases
+# ---------------------------------------------------------------------------------------------
+def _own(number: str):
+    try:
+        return service.get_for_applicant(number, current_applicant().code)
+    except service.NotFound:
+        abort(404)
+
+
+@portal.get("/cases")
+@login_required
+def cases():
+    rows = service.cases_of(current_applicant().code)
+    return render_template("portal/cases.html", cases=rows, statuses=STATUSES, paths=progress.PATHS,
+                           today=progress.business_today())
+
+
+def _upload_dir() -> str:
+    return current_app.config["XINYIPI_UPLOAD_DIR"]
+
+
+def _store_files(prefix: str, allowed: dict) -> tuple[dict, dict]:
+    """Store the files sent as `<prefix><material code>`: (stored by code, errors by code)."""
+    stored, errors = {}, {}
+    for key, upload in request.files.items(multi=True):
+        if not key.startswith(prefix) or not upload or not upload.filename:
+            continue
+        code = key[len(prefix):]
+        if code not in allowed:
+            errors[code] = _("本办件不需要这项材料")
+            continue
+        try:
+            stored[code] = materials.store_file(upload.stream, upload.filename, _upload_dir(),
+                                                current_app.config["XINYIPI_MAX_UPLOAD_MB"], allowed[code])
+        except ValueError as e:
+            errors[code] = str(e)
+    return stored, errors
+
+
+@portal.route("/cases/<number>/draft", methods=["GET", "POST"])
+@login_required
+def draft(number):
+    app = _own(number)
+    if app.status != DRAFT:
+        return redirect(url_for(".case", number=number))
+    actor = _actor()
+    try:
+        dispositions = service.draft_requirements(app)
+    except service.ApplicationError as e:
+        return render_template("portal/message.html", title=_("暂不能申请"), message=str(e),
+                               back=url_for(".cases")), 409
+    field_errors, material_errors, alert, status = {}, {}, None, 200
+    if request.method == "POST":
+        action = request.form.get("action", "save")
+        if action.startswith("remove:"):
+            try:
+                service.remove_draft_file(number, action[len("remove:"):], actor)
+            except service.ApplicationError:
+                return redirect(url_for(".case", number=number))
+            flash(_("已删除该材料的文件。"), "info")
+            return redirect(url_for(".draft", number=number) + "#materials")
+        values = {f["id"]: request.form.get(f["id"], "") for f in service.draft_fields()}
+        try:
+            service.save_draft(number, values, actor)
+            uploadable = {d.material_code: d.material_name for d in dispositions
+                          if d.disposition not in (req.WAIVED, req.ELICENCE)}
+            stored, material_errors = _store_files("file_", uploadable)
+            for code, file in stored.items():
+                try:
+                    service.attach_draft_file(number, code, file, actor, dispositions)
+                except materials.MaterialError as e:
+                    material_errors.update(e.errors)
+            if material_errors:
+                alert, status = _("有文件未能保存，请按提示重新选择。其余内容已保存。"), 422
+            elif action == "submit":
+                app = service.submit_draft(number, actor)
+                if app.status == "refused":
+                    flash(_("申请未被受理，原因见下方。"), "error")
+                elif app.status == APPROVED:
+                    flash(_("申请已提交并获准予许可。"), "success")
+                else:
+                    flash(_("申请已提交，办件编号 %(number)s。", number=app.number), "success")
+                return redirect(url_for(".case", number=number))
+            else:
+                flash(_("草稿已保存，下次可继续填写。"), "success")
+                return redirect(url_for(".draft", number=number))
+        except FormErrors as e:
+            field_errors, status = e.errors, 422
+            alert = _("申请未提交：请按提示修改。已填写的内容和已上传的文件均已保存。")
+        except materials.MaterialError as e:
+            material_errors.update(e.errors)
+            status = 422
+            alert = _("申请未提交：还有材料需要上传。已填写的内容和已上传的文件均已保存。")
+        except service.Conflict:
+            return redirect(url_for(".case", number=number))
+        except service.ApplicationError as e:
+            alert, status = str(e), 409
+        app = _own(number)
+        if app.status != DRAFT:
+            return redirect(url_for(".case", number=number))
+    files = materials.uploaded(app)
+    return render_template("portal/draft.html", case=app, fields=service.draft_fields(), values=app.form_data or {},
+                           field_errors=field_errors, material_errors=material_errors, alert=alert,
+                           dispositions=dispositions, files=files, guide_path=_expected_path_label(app),
+                           supplement_days=service.matter_facts(app.matter.code).supplement_days,
+                           max_mb=current_app.config["XINYIPI_MAX_UPLOAD_MB"]), status
+
+
+def _expected_path_label(app):
+    from plugin.engine.paths import expected_path
+    return service.PATH_LABELS.get(expected_path(app.matter, app.tier_code))
+
+
+@portal.post("/cases/<number>/discard")
+@login_required
+def discard(number):
+    _own(number)
+    try:
+        service.discard_draft(number, _actor())
+    except service.ApplicationError as e:
+        flash(str(e), "error")
+        return redirect(url_for(".case", number=number))
+    flash(_("草稿已删除。"), "info")
+    return redirect(url_for(".cases"))
+
+
+def _timeline(app) -> list[dict]:
+    rows = []
+    for row in service.timeline(app):
+        actor = row["actor"]
+        if actor.startswith("applicant:"):
+            who = _("申请人")
+        elif actor.startswith("staff:"):
+            role = actor.rsplit("(", 1)[-1].rstrip(")") if "(" in actor else ""
+            who = _(ROLES.get(role, "工作人员"))
+        else:
+            who = _("系统")
+        detail = row["detail"] or {}
+        if row["action"] == "task_completed":
+            text = _("完成“%(task)s”", task=detail.get("task", ""))
+        else:
+            text = str(ACTIONS.get(row["action"], row["action"]))
+        values = detail.get("values") or {}
+        rows.append({"at": progress.local_time(_dt.datetime.fromisoformat(row["at"])), "who": who, "text": text,
+                     "to": STATUSES.get(row["to"]) if row["to"] else None,
+                     "note": detail.get("reason") or (values.get("opinion") if actor.startswith("staff:") else None)})
+    return rows
+
+
+@portal.get("/cases/<number>")
+@login_required
+def case(number):
+    app = _own(number)
+    if app.status == DRAFT:
+        return redirect(url_for(".draft", number=number))
+    today = progress.business_today()
+    tasks = service.ready_tasks(app)
+    current, done = progress.diagram_state(app)
+    refusal_basis = None
+    if app.refusal_reason:
+        refusal = app.audit.where(AuditEntry.action == "refused").first()
+        refusal_basis = (refusal.detail or {}).get("legal_basis") if refusal else None
+    return render_template(
+        "portal/case.html", case=app, tasks=tasks, lanes=LANE_LABELS, timeline=_timeline(app),
+        deadline=progress.deadline(app, today), materials=materials.materials_of(app),
+        commitments=materials.commitments_of(app), opinions=service.opinions(app), current=current, done=done,
+        paths=service.PATH_LABELS, supplement_due=service.supplement_deadline(app), today=today,
+        refusal_basis=refusal_basis, repair=service.repair_matter() if app.status == "refused" else None,
+        decision_number=documents.decision_number(app) if app.status == APPROVED else None,
+        final=app.status in FINAL, working_days=working_days_between, local_time=progress.local_time)
+
+
+@portal.route("/cases/<number>/tasks/<task_id>", methods=["GET", "POST"])
+@login_required
+def task(number, task_id):
+    app = _own(number)
+    tasks = [t for t in service.ready_tasks(app) if t["lane"] == "applicant"]
+    found = next((t for t in tasks if t["id"] == task_id), None)
+    if found is None:
+        flash(_("这项任务已办理或已不需要办理。"), "info")
+        return redirect(url_for(".case", number=number))
+    actor = _actor()
+    pending = service.pending_commitment(app, found)
+    owed = [m for m in materials.materials_of(app) if m.state in (materials.OWED, materials.SUPPLIED)]
+    supplement = pending is None and app.path == "tolerance" and bool(owed)
+    values, errors, material_errors, alert, status = {}, {}, {}, None, 200
+    if request.method == "POST":
+        values = {f["id"]: request.form.get(f["id"]) for f in found["fields"] if not f["readonly"]}
+        version = request.form.get("version", type=int)
+        try:
+            if supplement:
+                stored, material_errors = _store_files("file_", {m.material_code: m.material_name for m in owed})
+                try:
+                    service.complete_supplement(number, task_id, values, stored, actor, version)
+                except materials.MaterialError as e:
+                    material_errors = {**e.errors, **material_errors}
+                    raise
+                if material_errors:
+                    raise materials.MaterialError(material_errors)
+                flash(_("补正材料已提交，容缺受理办结。"), "success")
+            else:
+                service.complete_applicant_task(number, task_id, values, actor, version,
+                                                shown_sha256=request.form.get("text_sha256"))
+                if pending is not None:
+                    flash(_("%(kind)s已签署。", kind=_(materials.COMMITMENT_KINDS[pending[0]])), "success")
+                else:
+                    flash(_("“%(task)s”已提交。", task=found["name"]), "success")
+            return redirect(url_for(".case", number=number))
+        except FormErrors as e:
+            errors, status = e.errors, 422
+            alert = _("未能提交：请按提示修改。")
+        except materials.MaterialError as e:
+            material_errors, status = {**e.errors, **material_errors}, 422
+            alert = _("未能提交：还有材料需要补正。已上传的文件均已保存。")
+        except service.CommitmentChanged as e:
+            alert, status = str(e), 409
+        except service.Conflict as e:
+            alert, status = str(e), 409
+        except service.ApplicationError as e:
+            alert, status = str(e), 409
+        app = _own(number)
+        pending = service.pending_commitment(app, found)
+        owed = [m for m in materials.materials_of(app) if m.state in (materials.OWED, materials.SUPPLIED)]
+    return render_template(
+        "portal/task.html", case=app, task=found, values=values, errors=errors, alert=alert,
+        commitment=pending, commitment_kinds=materials.COMMITMENT_KINDS,
+        text_sha256=materials.text_hash(pending[1]) if pending else None, supplement=supplement, owed=owed,
+        material_errors=material_errors, supplement_due=service.supplement_deadline(app),
+        max_mb=current_app.config["XINYIPI_MAX_UPLOAD_MB"]), status
+
+
+# ---------------------------------------------------------------------------------------------
+# files, PDFs, diagram
+# ---------------------------------------------------------------------------------------------
+@portal.get("/cases/<number>/files/<material_code>")
+@login_required
+def material_file(number, material_code):
+    app = _own(number)
+    row = next((m for m in materials.materials_of(app) if m.material_code == material_code and m.sha256), None)
+    if row is None:
+        abort(404)
+    path = materials.blob_path(_upload_dir(), row.sha256)
+    if not os.path.exists(path):
+        abort(404)
+    return send_file(path, mimetype=row.content_type, as_attachment=True, download_name=row.filename or row.sha256)
+
+
+def _pdf(data: bytes, name: str) -> Response:
+    response = Response(data, mimetype="application/pdf")
+    from urllib.parse import quote
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return response
+
+
+@portal.get("/cases/<number>/commitments/<int:commitment_id>.pdf")
+@login_required
+def commitment_pdf(number, commitment_id):
+    app = _own(number)
+    commitment = next((c for c in materials.commitments_of(app) if c.id == commitment_id), None)
+    if commitment is None:
+        abort(404)
+    return _pdf(documents.commitment_pdf(app, commitment), f"{commitment.kind_label}-{app.number}.pdf")
+
+
+@portal.get("/cases/<number>/decision.pdf")
+@login_required
+def decision_pdf(number):
+    app = _own(number)
+    if app.status != APPROVED:
+        abort(404)
+    decided = [o for o in service.opinions(app) if o["role"] == "approver"]
+    return _pdf(documents.decision_pdf(app, opinion=decided[-1]["opinion"] if decided else None,
+                                       path_label=service.PATH_LABELS.get(app.path or "")),
+                f"准予许可决定书-{app.number}.pdf")
+
+
+@portal.get("/cases/<number>/diagram.xml")
+@login_required
+def diagram_xml(number):
+    xml = progress.process_xml(_own(number))
+    if xml is None:
+        abort(404)
+    return Response(xml, mimetype="application/xml")
