@@ -42,6 +42,12 @@ class XinYiPi:
         from plugin.api import api
         app.register_blueprint(api)
 
+        from plugin import portal
+        portal.init_app(app)
+
+        from plugin import assets
+        assets.init_app(app)
+
         from admin import init_admin
         self.admin = init_admin(app, admin)
 
