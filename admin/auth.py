@@ -113,6 +113,19 @@ class RoleAccess:
     def can_delete(self):
         return self.allow_delete and self.may_write()
 
+    WRITE_ENDPOINTS = frozenset({"create_view", "edit_view", "delete_view", "action_view", "ajax_update"})
+
+    def _handle_view(self, name, **kwargs):
+        refused = super()._handle_view(name, **kwargs)
+        if refused is not None:
+            return refused
+        if name in self.WRITE_ENDPOINTS and not self.may_write():
+            return forbidden()
+        return None
+
+    def is_action_allowed(self, name):
+        return self.may_write() and super().is_action_allowed(name)
+
     def inaccessible_callback(self, name, **kwargs):
         if current_staff() is None:
             return redirect(url_for("xinyipi_staff.login", next=request.full_path))

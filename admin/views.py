@@ -22,6 +22,7 @@ from markupsafe import Markup, escape
 from wtforms import PasswordField, ValidationError
 from wtforms.validators import Length, Optional
 
+from admin.formats import DETAIL_FORMATTERS, LIST_FORMATTERS
 from admin.auth import (ALL_STAFF, APPROVER, CATALOG_ADMIN, PROCESS_DESIGNER, REVIEWER, SUPERVISOR, SYSADMIN,
                         RoleAccess, current_staff)
 from plugin.accounts import ROLES, StaffUser
@@ -92,6 +93,10 @@ class XinYiPiModelConverter(CustomModelConverter):
 class GuardedInlineList(InlineModelFormList):
     """Inline rows: deleting one still referred to elsewhere is refused (the whole save rolls back)."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.type = "InlineModelFormList"     # Flask-Admin's save_inline() finds inline lists by this name
+
     def save_related(self, obj):
         pk = getattr(obj, self._pk)
         rows = {str(r._pk): r for r in self.model.select().where(getattr(self.model, self.prop) == pk)}
@@ -119,6 +124,8 @@ class XinYiPiModelView(RoleAccess, ModelView):
     inline_model_form_converter = GuardedInlineConverter
     can_view_details = True
     page_size = 50
+    column_type_formatters = LIST_FORMATTERS
+    column_type_formatters_detail = DETAIL_FORMATTERS
 
     def __init__(self, model, *args, **kwargs):
         fields = model._meta.fields
@@ -558,6 +565,7 @@ class DishonestyRecordView(XinYiPiModelView):
     column_filters = ("severity", "authority", "start", "end", "repaired_at")
     column_searchable_list = ("reason", "authority")
     form_excluded_columns = ("fingerprint", "created_at", "repaired_at")
+    column_details_exclude_list = ("fingerprint",)
     form_ajax_refs = {"subject": {"fields": ("code",), "page_size": 10}}
     column_default_sort = ("start", True)
 

@@ -361,6 +361,27 @@ def worker_command(interval, once):
         time.sleep(interval)
 
 
+@cli.group("translations")
+def translations_group():
+    """Keep the message catalogs (source strings are Chinese; translations/en is English)."""
+
+
+@translations_group.command("update")
+def translations_update():
+    """Merge new strings from the code, templates and models into the English catalog."""
+    from plugin.i18n import update_catalogs
+    summary = update_catalogs()
+    click.echo(f"messages: {summary['messages']}, untranslated: {summary['untranslated']}")
+
+
+@translations_group.command("compile")
+def translations_compile():
+    """Compile every catalog (.po → .mo)."""
+    from plugin.i18n import compile_catalogs
+    for name in compile_catalogs():
+        click.echo(f"compiled {name}")
+
+
 @cli.command("bench")
 @click.option("--n", "n", default=2000, show_default=True, help="instant approvals to time")
 @click.option("--postgres", "postgres_url", default=None,
