@@ -14,7 +14,7 @@ import datetime as _dt
 import json
 
 import peewee as pw
-from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import has_request_context, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.peewee import ModelView
 from flask_admin.contrib.peewee.filters import BasePeeweeFilter, DateTimeBetweenFilter
@@ -174,6 +174,8 @@ class Flag(_Filter):
 
 
 def _tier_options():
+    if not has_request_context():      # the app may be created before the database has tables
+        return []
     options, seen = [], set()
     try:
         ordered = [active_scheme_info()] + [s for s in schemes().values() if not s.active]
@@ -188,16 +190,25 @@ def _tier_options():
 
 
 def _department_options():
+    if not has_request_context():
+        return []
     return [(d, d) for (d,) in Matter.select(Matter.department).distinct().order_by(Matter.department).tuples()]
 
 
 def _action_options():
+    if not has_request_context():
+        return []
     found = [a for (a,) in AuditEntry.select(AuditEntry.action).distinct().order_by(AuditEntry.action).tuples()]
     return [(a, f"{action_label(a)}（{a}）") for a in found]
 
 
 class _JoinedView(RoleAccess, ModelView):
     """A read-only model view whose query joins its related tables once, itself."""
+
+    def _get_filter_groups(self):
+        # filter options (tiers, departments, actions) come from the data: read them per request
+        self._refresh_filters_cache()
+        return super()._get_filter_groups()
 
     allow_create = allow_edit = allow_delete = False
     joined: tuple = ()
@@ -412,7 +423,7 @@ class ApplicationView(_JoinedView):
             snapshot=snapshot, scheme_name=scheme.name if scheme else snapshot.get("scheme", ""),
             tier=tier_of(app.tier_code), tasks=tasks, human_tasks=human_tasks,
             timeline=timeline, materials=materials_of(app), commitments=commitments_of(app),
-            current=current, done=done, current_names=[names.get(i, i) for i in current], xml_url=url_for(".process_xml", number=app.number) if app.process_id else None,
+            current=current, done=done, current_names=[names.get(i, i) for i in current], xml_url=url_for(".process_xml", number=app.number) if app.state is not None else None,
             diagram_available=_diagram_available(), form_state=form_state or {}, alert=alert, conflict=conflict,
             field_prefix=FIELD_PREFIX, paths=progress.PATHS, lanes=LANES, task_states=TASK_STATES,
             status_label=status_label, fmt_time=fmt_time, tier_badge=tier_badge, plain=_plain,
