@@ -388,11 +388,25 @@ def translations_compile():
               help="also run on PostgreSQL (a scratch database is created on this server)")
 @click.option("--import-rows", default=0, show_default=True,
               help="also time importing this many subject rows (e.g. 1000000)")
-def bench_command(n, postgres_url, import_rows):
+@click.option("--admin-subjects", default=0, show_default=True,
+              help="time the admin's list pages with this many subjects loaded (e.g. 1000000)")
+@click.option("--admin-matters", default=3000, show_default=True, help="… and this many matters")
+@click.option("--repeat", default=20, show_default=True, help="requests timed per admin page")
+def bench_command(n, postgres_url, import_rows, admin_subjects, admin_matters, repeat):
     """Benchmarks, each against a baseline run in the same process (see BENCHMARKS.md)."""
     from plugin.bench import instant_approvals, scratch_database, subject_import
     for url in [None] + ([postgres_url] if postgres_url else []):
         with scratch_database(url) as backend:
-            instant_approvals(n, backend, sys.stdout)
+            if n:
+                instant_approvals(n, backend, sys.stdout)
             if import_rows:
                 subject_import(import_rows, backend, sys.stdout)
+            if admin_subjects:
+                from admin import bench as admin_bench
+                from plugin import create_app
+                from plugin.db import database
+                admin_bench.load(admin_subjects, admin_matters, sys.stdout)
+                app = create_app({"XINYIPI_DATABASE_URL": database.obj.xinyipi_url, "WTF_CSRF_ENABLED": False,
+                                  "XINYIPI_SECRET_KEY": "bench"})
+                click.echo(f"admin pages {backend}, server time over {repeat} requests each:")
+                admin_bench.pages(app, repeat, sys.stdout)

@@ -51,6 +51,7 @@ def on_bind(callback):
 def bind(url: str) -> peewee.Database:
     """Point the shared proxy at `url` and return the concrete database."""
     db = open_database(url)
+    db.xinyipi_url = url
     database.initialize(db)
     ReferenceCache.clear_all()
     for hook in _bind_hooks:

@@ -292,10 +292,12 @@ def test_subjects_search_filter_and_effective_tier(seeded, app):
     assert black.code in page
     page = client.get(f"/admin/xinyipi_subject/?search={black.name}").get_data(as_text=True)
     assert black.code in page and "严重失信" in page
-    word = black.name[2:5]
-    expected = {s.code for s in Subject.select().where(Subject.name.contains(word))}
+    word = black.name[:3]                    # names are searched by their start (through the index)
+    expected = {s.code for s in Subject.select().where(Subject.name.startswith(word))}
     page = client.get(f"/admin/xinyipi_subject/?search={word}&page_size=100").get_data(as_text=True)
     assert expected and {c for c in expected if c in page} == expected
+    others = {s.code for s in Subject.select().where(~Subject.name.startswith(word))}
+    assert not {c for c in others if c in page}
 
     blue = Tier.select().join(TierScheme).where((TierScheme.code == "haikou") & (Tier.code == "blue")).get()
     arg = _filter_arg(app, "xinyipi_subject", "导入信用等级")
