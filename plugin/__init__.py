@@ -12,7 +12,8 @@ __all__ = ["XinYiPi", "create_app"]
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """The standalone app: the extension, its admin at /admin, and a home that points there."""
+    """The standalone app: the extension, its admin at /admin, and a home that leads citizens to the
+    portal (办事大厅, /portal)."""
     app = Flask("xinyipi", instance_relative_config=True)
     if config:
         app.config.update(config)
@@ -20,6 +21,6 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.get("/")
     def home():
-        return redirect(url_for("admin.index"))
+        return redirect(url_for("xinyipi_portal.index"))
 
     return app

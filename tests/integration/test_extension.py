@@ -99,9 +99,10 @@ def test_standalone_admin_and_home(db, app):
     sign_in(client)
     r = client.get("/admin/")
     assert r.status_code == 200
-    r = client.get("/")
+    r = client.get("/")                     # citizens land in the portal; the admin stays at /admin
     assert r.status_code in (301, 302, 303, 307, 308)
-    assert r.headers["Location"].rstrip("/").endswith("/admin")
+    assert r.headers["Location"].rstrip("/").endswith("/portal")
+    assert client.get(r.headers["Location"]).status_code == 200
     r = client.get("/api/v1/health")
     assert r.get_json() == {"status": "ok"}
 
