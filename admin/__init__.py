@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from admin import auth
+from admin import auth, processes
 from admin.views import register_views
 from admin import cases
 from plugin.i18n import TRANSLATIONS
@@ -27,4 +27,5 @@ def init_admin(app, admin: Admin | None = None) -> Admin:
     auth.init_app(app, admin)
     register_views(admin)
     cases.register(admin)
+    processes.register(admin)
     return admin
