@@ -202,7 +202,7 @@ def logout():
 def _is_ours(admin) -> bool:
     """Whether the request goes to one of xinyipi's pages (not the host's, not the JSON API)."""
     bp = request.blueprint or ""
-    if bp == "xinyipi_api":
+    if bp in ("xinyipi_api", "xinyipi_assets") or (request.endpoint or "").endswith(".static"):
         return False
     return bp.startswith("xinyipi_") or (admin is not None and bp == admin.endpoint)
 
