@@ -20,7 +20,7 @@ from flask_admin.contrib.peewee import ModelView, filters
 from flask_admin.contrib.peewee.form import CustomModelConverter, InlineModelConverter, InlineModelFormList
 from markupsafe import Markup, escape
 from wtforms import PasswordField, ValidationError
-from wtforms.validators import Length, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from admin.formats import DETAIL_FORMATTERS, LIST_FORMATTERS
 from admin.auth import (ALL_STAFF, APPROVER, CATALOG_ADMIN, PROCESS_DESIGNER, REVIEWER, SUPERVISOR, SYSADMIN,
@@ -292,7 +292,11 @@ class MatterView(XinYiPiModelView):
             "form_columns": ("id", "material", "necessity", "waived_tiers", "commitment_replaces", "copies",
                              "supplement_days", "notes", "position"),
             "form_label": _l("材料要求"),
-            "form_ajax_refs": {"material": {"fields": ("code", "name"), "page_size": 20}},
+            "form_args": {
+                "copies": {"validators": [InputRequired(_l("请填写份数（整数）")), NumberRange(min=1)]},
+                "position": {"filters": [lambda v: 0 if v is None else v]},
+                "supplement_days": {"validators": [Optional(), NumberRange(min=1, max=60)]},
+            },
             "column_labels": {"material": _l("材料"), "necessity": _l("必要性"),
                               "waived_tiers": _l("免提交的信用等级（编码，逗号分隔）"),
                               "commitment_replaces": _l("可用告知承诺替代"), "copies": _l("份数"),
@@ -301,6 +305,8 @@ class MatterView(XinYiPiModelView):
         }),
         (MatterTierLimit, {
             "form_columns": ("id", "tier", "promised_days"),
+            "form_args": {"promised_days": {"validators": [InputRequired(_l("请填写承诺时限（工作日）")),
+                                                           NumberRange(min=0)]}},
             "form_label": _l("分级承诺时限"),
             "column_labels": {"tier": _l("信用等级"), "promised_days": _l("承诺时限（工作日）")},
         }),

@@ -170,6 +170,12 @@ def test_inline_save_with_a_bad_row_saves_nothing(seeded, app):
     assert r.status_code == 200                           # the form comes back with the error
     assert Matter.get_by_id(matter.id).name == matter.name
     assert [(q.id, q.necessity, q.copies) for q in matter.requirements.order_by(MaterialRequirement.id)] == before
+    # an emptied field (what a browser sends for letters typed into a number box) is a field error,
+    # not a database error
+    data[key] = ""
+    page = client.post(f"/admin/xinyipi_matter/edit/?id={matter.id}", data=data).get_data(as_text=True)
+    assert "请填写份数" in page and "NOT NULL" not in page and "constraint" not in page
+    assert [(q.id, q.necessity, q.copies) for q in matter.requirements.order_by(MaterialRequirement.id)] == before
 
 
 def test_per_tier_promised_limit_inline(seeded, app):
