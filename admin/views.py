@@ -165,6 +165,22 @@ class XinYiPiModelView(RoleAccess, ModelView):
         names = [str(self.column_labels.get(c, c)) for c in (self.column_searchable_list or ())]
         return _("搜索：") + "、".join(names) if names else None
 
+    def validate_form(self, form):
+        valid = super().validate_form(form)
+        if not valid:
+            # Flask-Admin does not show the errors of inline rows next to them: name each one
+            for name, errors in form.errors.items():
+                if not isinstance(errors, list) or not errors or not isinstance(errors[0], dict):
+                    continue
+                label = str(getattr(form[name], "label", None) and form[name].label.text or name)
+                for row, row_errors in enumerate(errors, start=1):
+                    for field, messages in (row_errors or {}).items():
+                        entry = form[name].entries[row - 1].form
+                        field_label = entry[field].label.text if field in entry._fields else field
+                        flash(_("%(section)s 第 %(row)s 行，%(field)s：%(message)s", section=label, row=row,
+                                field=field_label, message="；".join(str(m) for m in messages)), "error")
+        return valid
+
     # -- one transaction per save, audited ---------------------------------------------------
     def create_model(self, form):
         with database.atomic() as txn:
@@ -595,7 +611,8 @@ class DishonestyRecordView(XinYiPiModelView):
     form_excluded_columns = ("fingerprint", "created_at", "repaired_at")
     column_details_exclude_list = ("fingerprint",)
     form_ajax_refs = {"subject": {"fields": ("code",), "page_size": 10}}
-    column_default_sort = ("start", True)
+    column_default_sort = ("id", True)     # newest first, by the primary key (no sort of every record)
+    column_sortable_list = ("id", "severity", "start", "end")
 
     def get_query(self):
         return DishonestyRecord.select(DishonestyRecord, Subject).join(Subject)
