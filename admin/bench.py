@@ -161,7 +161,7 @@ def pages(app, repeat: int, out) -> list[dict]:
         ("subjects: page 2000", "/admin/xinyipi_subject/?page=2000",
          "SELECT * FROM subject LIMIT 20 OFFSET 100000", ()),
         ("dishonesty records: list", "/admin/xinyipi_dishonesty_record/",
-         "SELECT * FROM dishonesty_record r JOIN subject s ON s.id = r.subject_id ORDER BY r.start DESC LIMIT 20", ()),
+         "SELECT * FROM dishonesty_record r JOIN subject s ON s.id = r.subject_id ORDER BY r.id DESC LIMIT 20", ()),
         ("negative list: list", "/admin/xinyipi_negative_list_entry/",
          "SELECT * FROM negative_list_entry n JOIN matter m ON m.id = n.matter_id LIMIT 20", ()),
     ]
