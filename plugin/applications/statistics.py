@@ -11,6 +11,7 @@ soon when at most two working days are left (the due day itself included).
 """
 from __future__ import annotations
 
+import collections
 import datetime as _dt
 
 import peewee as pw
@@ -105,22 +106,27 @@ def dashboard_figures(today: _dt.date | None = None) -> dict:
     today = today or business_today()
     calendar = WorkingCalendar()
 
-    status_counts = dict(Application.select(Application.status, pw.fn.COUNT(Application.id))
-                         .group_by(Application.status).tuples())
+    # One pass over the cases for the counts by status, tier, approved path and deadline.
+    deadline = pw.Case(None, [(overdue_clause(today), "overdue"), (due_soon_clause(today, calendar), "soon")], "")
+    status_counts: collections.Counter = collections.Counter()
+    tier_counts: collections.Counter = collections.Counter()
+    approved_paths: collections.Counter = collections.Counter()
+    deadlines: collections.Counter = collections.Counter()
+    for status, tier, path, decision, due, n in (
+            Application.select(Application.status, Application.tier_code, Application.path, Application.decision,
+                               deadline.alias("deadline"), pw.fn.COUNT(Application.id))
+            .group_by(pw.SQL("1, 2, 3, 4, 5")).tuples()):  # by position: PostgreSQL would not match
+        status_counts[status] += n                            # the CASE's parameters to the select's
+        tier_counts[tier] += n
+        if decision == APPROVED:
+            approved_paths[path] += n
+        deadlines[due] += n
     by_status = [{"status": s, "label": label, "count": status_counts.get(s, 0)}
                  for s, label in STATUSES.items() if s != DRAFT or status_counts.get(s)]
     total = sum(status_counts.values())
-
-    tier_counts = dict(Application.select(Application.tier_code, pw.fn.COUNT(Application.id))
-                       .group_by(Application.tier_code).tuples())
-
-    approved_paths = dict(Application.select(Application.path, pw.fn.COUNT(Application.id))
-                          .where(Application.decision == APPROVED).group_by(Application.path).tuples())
     approved = sum(approved_paths.values())
     instant = approved_paths.get("instant", 0)
-
-    overdue_count = Application.select().where(overdue_clause(today)).count()
-    due_soon_count = Application.select().where(due_soon_clause(today, calendar)).count()
+    overdue_count, due_soon_count = deadlines["overdue"], deadlines["soon"]
 
     # Working days from submission to decision: one calendar count per distinct pair of days.
     submitted_day, decided_day = _local_day(Application.submitted_at), _local_day(Application.decided_at)

@@ -116,6 +116,16 @@ def test_search_by_number_applicant_and_matter(cases, app):
     name = cases["orange"].matter.name
     assert _listed(client, f"search={name}") == {a.number for a in everything if name in a.matter.name}
     assert _listed(client, "search=没有这样的办件XYZ") == set()
+    # fragments: the end of a number (any case), the middle of a code, part of a Chinese name
+    tail = red.number[-6:]
+    assert _listed(client, f"search={tail.lower()}") == {a.number for a in everything if tail in a.number}
+    middle = red.subject.code[4:12]
+    assert _listed(client, f"search={middle}") == {a.number for a in everything if middle in a.subject.code}
+    part = red.subject.name[2:5]
+    assert _listed(client, f"search={part}") == {
+        a.number for a in everything if part in a.subject.name or part in a.matter.name}
+    # two words: both must match
+    assert _listed(client, f"search={red.subject.code} {cases['blue'].number}") == set()
 
 
 def test_list_shows_tier_swatch_status_and_overdue_flag(cases, app):
@@ -365,6 +375,9 @@ def test_audit_log_filters_by_case_action_and_actor(cases, app):
     text, n = rows(f"{_audit_filter(app, '办件编号')}={blue.number}")
     assert n == AuditEntry.select().where(AuditEntry.application == blue).count() == 3
     assert blue.number in text and cases["red"].number not in text
+
+    text, n = rows(f"search={blue.number}")
+    assert n == 3 and cases["red"].number not in text
 
     text, n = rows(f"{_audit_filter(app, '操作')}=staff.login_failed")
     assert n == AuditEntry.select().where(AuditEntry.action == "staff.login_failed").count() >= 1
