@@ -189,7 +189,8 @@ def matter(code):
         abort(404)
     groups = guide.grouped()
     return render_template("portal/matter.html", guide=guide, groups=[(k, groups[k]) for k in GROUP_ORDER if k in groups],
-                           repair=service.repair_matter(), labels=req.DISPOSITION_LABELS, lanes=LANE_LABELS)
+                           repair=service.repair_matter(), labels=req.DISPOSITION_LABELS, lanes=LANE_LABELS,
+                           paths=progress.PATHS)
 
 
 @portal.post("/matters/<code>/apply")
@@ -323,7 +324,7 @@ def draft(number):
 
 def _expected_path_label(app):
     from plugin.engine.paths import expected_path
-    return service.PATH_LABELS.get(expected_path(app.matter, app.tier_code))
+    return progress.PATHS.get(expected_path(app.matter, app.tier_code))
 
 
 @portal.post("/cases/<number>/discard")
@@ -379,7 +380,7 @@ def case(number):
         "portal/case.html", case=app, tasks=tasks, lanes=LANE_LABELS, timeline=_timeline(app),
         deadline=progress.deadline(app, today), materials=materials.materials_of(app),
         commitments=materials.commitments_of(app), opinions=service.opinions(app), current=current, done=done,
-        paths=service.PATH_LABELS, supplement_due=service.supplement_deadline(app), today=today,
+        paths=progress.PATHS, supplement_due=service.supplement_deadline(app), today=today,
         refusal_basis=refusal_basis, repair=service.repair_matter() if app.status == "refused" else None,
         decision_number=documents.decision_number(app) if app.status == APPROVED else None,
         final=app.status in FINAL, working_days=working_days_between, local_time=progress.local_time)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from plugin.applications.models import Application
-from tests.portal.conftest import (applicant_task_link, case_page, make_app, sign_in_applicant, start_draft,
+from tests.portal.conftest import (applicant_task_link, case_page, make_app, start_draft,
                                    submit)
 
 INSTANT = "000117006000-HK"      # 公共场所卫生许可证核发: red → 秒批
