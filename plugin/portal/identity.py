@@ -29,6 +29,12 @@ class Refused(ValueError):
         self.errors = errors
 
 
+def _reason(error: InvalidCode) -> str:
+    """The failed rule, in the page's language (the validator says it in Chinese and in English)."""
+    from flask_babel import get_locale
+    return error.english if str(get_locale() or "").startswith("en") else str(error)
+
+
 def check_password_rules(password: str) -> str | None:
     if len(password) < 8:
         return _("密码至少 8 位")
@@ -47,7 +53,7 @@ def register(code: str, name: str, password: str, confirm: str) -> tuple[Applica
     try:
         code, kind = validate_subject_code(code or "")
     except InvalidCode as e:
-        errors["code"] = _("证件号码无效：%(reason)s", reason=str(e))
+        errors["code"] = _("证件号码无效：%(reason)s", reason=_reason(e))
     if not name:
         errors["name"] = _("请填写名称或姓名")
     elif len(name) > 200:

@@ -130,3 +130,11 @@ def test_idle_session_expires(portal_app):
     assert r.status_code == 302 and "/portal/login" in r.headers["Location"]
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "登录已超时" in page
+
+
+def test_the_failed_rule_is_said_in_english_when_the_page_is(portal_app):
+    client = portal_app.test_client()
+    client.get("/portal/?lang=en")
+    page = _register(client, code="91460100QJWYLF5567", name="某某").get_data(as_text=True)
+    assert '<html lang="en">' in page
+    assert re.search(r'id="f-code-error">[^<]*check character', page)
