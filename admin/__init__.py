@@ -24,8 +24,19 @@ def init_admin(app, admin: Admin | None = None) -> Admin:
                       translations_path=TRANSLATIONS)
     elif admin.translations_path is None:
         admin.translations_path = TRANSLATIONS
+    _prefer_our_catalog()
     auth.init_app(app, admin)
     register_views(admin)
     cases.register(admin)
     processes.register(admin)
     return admin
+
+
+def _prefer_our_catalog() -> None:
+    """Flask-Admin looks up an admin's `translations_path` only while a view is current; its macros
+    (page size, filters) run without one and fall back to its own, older compiled catalog. Put our
+    zh catalog of its strings first for every lookup."""
+    from flask_admin.babel import domain
+    dirs = list(getattr(domain, "_translation_directories", None) or [])
+    if dirs and TRANSLATIONS not in dirs:
+        domain._translation_directories = [TRANSLATIONS] + dirs
