@@ -13,6 +13,7 @@ from plugin.applications import service
 from plugin.applications.materials import CaseMaterial, Commitment
 from plugin.applications.models import Application, AuditEntry, HumanTask
 from plugin.credit.models import Subject
+from plugin.db import now as db_now
 from tests.helpers import actor_for, add_record, values_for
 from tests.portal.conftest import PDF, applicant_task_link, case_page, file, start_draft, submit
 
@@ -259,3 +260,24 @@ def test_english_is_one_switch_away(portal_app):
 def test_standalone_home_leads_to_the_portal(portal_app):
     r = portal_app.test_client().get("/")
     assert r.status_code == 302 and r.headers["Location"].endswith("/portal/")
+
+
+def test_a_supplement_after_its_deadline_is_refused(applicant):
+    client = applicant("orange")
+    number = start_draft(client, TOLERANCE)
+    submit(client, number)
+    _sign(client, number)
+    _staff_step(number)
+    _staff_step(number)
+    task = applicant_task_link(case_page(client, number))
+    page = client.get(task).get_data(as_text=True)
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)
+    # the deadline has passed and the ticker has not run yet
+    past = db_now() - _dt.timedelta(minutes=1)
+    Application.update(next_due_at=past).where(Application.number == number).execute()
+    r = client.post(task, data={"note": "迟到的补正", "version": version, "file_M006": file(PDF, "租赁合同.pdf")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 409 and "补正期限已于" in r.get_data(as_text=True)
+    case = Application.get(Application.number == number)
+    assert case.status == "approved"
+    assert CaseMaterial.get((CaseMaterial.application == case) & (CaseMaterial.material_code == "M006")).state == "owed"
