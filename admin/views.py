@@ -452,7 +452,7 @@ class TierSchemeView(XinYiPiModelView):
         for entry in getattr(form, "tiers", []):
             ratio = entry.form.inspection_ratio.data
             if ratio is not None and not 0 <= ratio <= 1:
-                raise InUse(_("双随机抽查比例应在 0 到 1 之间（如 0.05 表示 5%%）。"))
+                raise InUse(_("双随机抽查比例应在 0 到 1 之间（如 0.05 表示百分之五）。"))
 
     @action("activate", _l("设为启用的等级体系"), _l("启用后，所有新办件按此体系判定信用等级。确定吗？"))
     def action_activate(self, ids):
