@@ -169,6 +169,40 @@ def _save(app: Application, workflow, expected_version: int) -> None:
     app.state = state
 
 
+def _refusal(app: Application, actor: Actor, closure, from_status: str | None) -> list[dict]:
+    """Refuse `app` by the negative list: its new state and the audit rows of submission and refusal."""
+    app.status, app.refusal_reason, app.decided_at = REFUSED, closure.reason, now()
+    return [_audit(app, actor, "submitted", from_status, SUBMITTED),
+            _audit(app, Actor.system(), "refused", SUBMITTED, REFUSED, reason=closure.reason,
+                   negative_list_entry=closure.entry_id, legal_basis=closure.legal_basis)]
+
+
+def _started_workflow(facts, subject, tier, snapshot: dict, today):
+    """The matter's process started for `subject` with its credit, and run to its first wait."""
+    workflow = runtime.new_workflow(
+        specs.for_id(facts.process_id),
+        {"tier": tier.code, "tier_rank": tier.rank, "blacklisted": tier.blacklisted,
+         "has_dishonesty_record": tier.has_dishonesty_record,
+         "applicant": {"code": subject.code, "name": subject.name, "kind": subject.kind},
+         "matter": facts.context(today)},
+        *_credit_context(snapshot))
+    try:
+        runtime.run_engine(workflow)
+    except runtime.EngineError as e:
+        raise ApplicationError(f"事项“{facts.name}”的办理流程出错，申请未提交：{e}") from None
+    return workflow
+
+
+def _acceptance(app: Application, workflow, actor: Actor, from_status: str | None, facts) -> list[dict]:
+    """Accept `app` (its due date set): the audit rows of submission, acceptance and the process start."""
+    rows = [_audit(app, actor, "submitted", from_status, SUBMITTED)]
+    app.status = ACCEPTED
+    rows.append(_audit(app, Actor.system(), "accepted", SUBMITTED, ACCEPTED,
+                       promised_days=app.promised_days, due_date=app.due_date.isoformat()))
+    return rows + _apply_outcome(app, workflow, Actor.system(), "process_started",
+                                 process=specs.label(facts.process_id))
+
+
 def apply(matter_code: str, applicant_code: str, data: dict | None = None,
           actor: Actor | None = None) -> Application:
     """Submit an application: credit check, negative list, then start the matter's process."""
@@ -199,36 +233,18 @@ def apply(matter_code: str, applicant_code: str, data: dict | None = None,
 
     closure = closure_for(facts, tier, today)
     if closure is not None:
-        app.status = REFUSED
-        app.refusal_reason = closure.reason
-        app.decided_at = now()
+        rows = _refusal(app, actor, closure, None)
         with write_transaction():
             _insert(app)
-            _write_audit([_audit(app, actor, "submitted", None, SUBMITTED),
-                          _audit(app, Actor.system(), "refused", SUBMITTED, REFUSED, reason=closure.reason,
-                                 negative_list_entry=closure.entry_id, legal_basis=closure.legal_basis)])
+            for row in rows:
+                row["application"] = app.id
+            _write_audit(rows)
         return app
 
-    spec_pair = specs.for_id(facts.process_id)
-    workflow = runtime.new_workflow(
-        spec_pair,
-        {"tier": tier.code, "tier_rank": tier.rank, "blacklisted": tier.blacklisted,
-         "has_dishonesty_record": tier.has_dishonesty_record,
-         "applicant": {"code": subject.code, "name": subject.name, "kind": subject.kind},
-         "matter": facts.context(today)},
-        *_credit_context(snapshot))
-    try:
-        runtime.run_engine(workflow)
-    except runtime.EngineError as e:
-        raise ApplicationError(f"事项“{facts.name}”的办理流程出错，申请未提交：{e}") from None
+    workflow = _started_workflow(facts, subject, tier, snapshot, today)
     app.due_date = add_working_days(today, promised)
     app.state = runtime.dump_state(workflow)
-    rows = [_audit(app, actor, "submitted", None, SUBMITTED)]
-    app.status = ACCEPTED
-    rows.append(_audit(app, Actor.system(), "accepted", SUBMITTED, ACCEPTED,
-                       promised_days=promised, due_date=app.due_date.isoformat()))
-    rows += _apply_outcome(app, workflow, Actor.system(), "process_started",
-                           process=specs.label(facts.process_id))
+    rows = _acceptance(app, workflow, actor, None, facts)
     with write_transaction():
         _insert(app)
         for row in rows:
@@ -681,24 +697,12 @@ def submit_draft(number: str, actor: Actor) -> Application:
 
     closure = closure_for(facts, tier, today)
     if closure is not None:
-        app.status, app.refusal_reason, app.decided_at = REFUSED, closure.reason, now()
+        rows = _refusal(app, actor, closure, DRAFT)
         with write_transaction():
-            write([_audit(app, actor, "submitted", DRAFT, SUBMITTED),
-                   _audit(app, Actor.system(), "refused", SUBMITTED, REFUSED, reason=closure.reason,
-                          negative_list_entry=closure.entry_id, legal_basis=closure.legal_basis)])
+            write(rows)
         return app
 
-    workflow = runtime.new_workflow(
-        specs.for_id(facts.process_id),
-        {"tier": tier.code, "tier_rank": tier.rank, "blacklisted": tier.blacklisted,
-         "has_dishonesty_record": tier.has_dishonesty_record,
-         "applicant": {"code": subject.code, "name": subject.name, "kind": subject.kind},
-         "matter": facts.context(today)},
-        *_credit_context(snapshot))
-    try:
-        runtime.run_engine(workflow)
-    except runtime.EngineError as e:
-        raise ApplicationError(f"事项“{facts.name}”的办理流程出错，申请未提交：{e}") from None
+    workflow = _started_workflow(facts, subject, tier, snapshot, today)
     path = _outcome(workflow)[1]
     dispositions = requirements_for(app.matter, tier, path=path) if path else requirements_for(app.matter, tier)
     missing = _materials.missing_uploads(dispositions, _materials.uploaded(app))
@@ -706,11 +710,7 @@ def submit_draft(number: str, actor: Actor) -> Application:
         raise _materials.MaterialError(missing)
     app.due_date = add_working_days(today, app.promised_days)
     app.state = runtime.dump_state(workflow)
-    rows = [_audit(app, actor, "submitted", DRAFT, SUBMITTED)]
-    app.status = ACCEPTED
-    rows.append(_audit(app, Actor.system(), "accepted", SUBMITTED, ACCEPTED,
-                       promised_days=app.promised_days, due_date=app.due_date.isoformat()))
-    rows += _apply_outcome(app, workflow, Actor.system(), "process_started", process=specs.label(facts.process_id))
+    rows = _acceptance(app, workflow, actor, DRAFT, facts)
     with write_transaction():
         write(rows, freeze=dispositions, workflow=workflow)
     return app
