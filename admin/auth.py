@@ -12,7 +12,6 @@
 """
 from __future__ import annotations
 
-import datetime as _dt
 import time
 from urllib.parse import urlsplit
 
@@ -30,9 +29,6 @@ SYSADMIN, CATALOG_ADMIN, PROCESS_DESIGNER = "sysadmin", "catalog_admin", "proces
 REVIEWER, APPROVER, SUPERVISOR = "reviewer", "approver", "supervisor"
 ALL_STAFF = frozenset(ROLES)
 CASE_WORKERS = frozenset({REVIEWER, APPROVER, SUPERVISOR})
-
-MAX_FAILED_LOGINS = 5
-LOCK_MINUTES = 15
 
 staff = Blueprint("xinyipi_staff", __name__, template_folder="templates", static_folder="static",
                   static_url_path="/xinyipi-static")
@@ -158,27 +154,19 @@ def login():
         username = (request.form.get("username") or "").strip()
         password = request.form.get("password") or ""
         user = StaffUser.get_or_none(StaffUser.username == username) if username else None
-        moment = now()
         if user is None or not user.active:
             error = _("用户名或密码不正确。")
             _audit(username or "?", "staff.login_failed", reason="unknown or disabled user")
-        elif user.locked_until and user.locked_until > moment:
-            minutes = max(1, int((user.locked_until - moment).total_seconds() // 60) + 1)
-            error = _("密码错误次数过多，账号已锁定，请 %(minutes)s 分钟后再试。", minutes=minutes)
-            _audit(username, "staff.login_failed", reason="locked")
-        elif not user.check_password(password):
-            user.failed_logins += 1
-            if user.failed_logins >= MAX_FAILED_LOGINS:
-                user.locked_until = moment + _dt.timedelta(minutes=LOCK_MINUTES)
-                user.failed_logins = 0
-                error = _("密码错误次数过多，账号已锁定，请 %(minutes)s 分钟后再试。", minutes=LOCK_MINUTES)
-            else:
-                error = _("用户名或密码不正确。")
-            user.save(only=[StaffUser.failed_logins, StaffUser.locked_until])
-            _audit(username, "staff.login_failed", reason="wrong password")
         else:
-            user.failed_logins, user.locked_until, user.last_login_at = 0, None, moment
-            user.save(only=[StaffUser.failed_logins, StaffUser.locked_until, StaffUser.last_login_at])
+            locked = user.locked_until is not None and user.locked_until > now()
+            signed_in, locked_minutes = user.sign_in(password)
+            if locked_minutes:
+                error = _("密码错误次数过多，账号已锁定，请 %(minutes)s 分钟后再试。", minutes=locked_minutes)
+            elif not signed_in:
+                error = _("用户名或密码不正确。")
+            if not signed_in:
+                _audit(username, "staff.login_failed", reason="locked" if locked else "wrong password")
+        if error is None:
             session.clear()
             login_user(Staff(user))
             session["xinyipi_seen"] = time.time()

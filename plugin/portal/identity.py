@@ -8,16 +8,13 @@ Five wrong passwords lock the account for 15 minutes, as for staff.
 """
 from __future__ import annotations
 
-import datetime as _dt
 
 from plugin.credit.codes import InvalidCode, validate_subject_code
 from plugin.credit.models import Subject
-from plugin.db import database, now
+from plugin.db import database
 from plugin.i18n import _
 from plugin.portal.models import ApplicantAccount
 
-MAX_FAILED_LOGINS = 5
-LOCK_MINUTES = 15
 SELF_REGISTERED = "自主注册"
 
 
@@ -91,21 +88,11 @@ def authenticate(code: str, password: str) -> ApplicantAccount:
     except InvalidCode:
         raise Refused({"": _("证件号码或密码不正确。")}) from None
     account = ApplicantAccount.get_or_none(ApplicantAccount.code == code)
-    moment = now()
     if account is None or not account.active:
         raise Refused({"": _("证件号码或密码不正确。")})
-    if account.locked_until and account.locked_until > moment:
-        minutes = max(1, int((account.locked_until - moment).total_seconds() // 60) + 1)
-        raise Refused({"": _("密码错误次数过多，账号已锁定，请 %(minutes)s 分钟后再试。", minutes=minutes)})
-    if not account.check_password(password or ""):
-        account.failed_logins += 1
-        message = _("证件号码或密码不正确。")
-        if account.failed_logins >= MAX_FAILED_LOGINS:
-            account.locked_until = moment + _dt.timedelta(minutes=LOCK_MINUTES)
-            account.failed_logins = 0
-            message = _("密码错误次数过多，账号已锁定，请 %(minutes)s 分钟后再试。", minutes=LOCK_MINUTES)
-        account.save(only=[ApplicantAccount.failed_logins, ApplicantAccount.locked_until])
-        raise Refused({"": message})
-    account.failed_logins, account.locked_until, account.last_login_at = 0, None, moment
-    account.save(only=[ApplicantAccount.failed_logins, ApplicantAccount.locked_until, ApplicantAccount.last_login_at])
+    signed_in, locked_minutes = account.sign_in(password or "")
+    if locked_minutes:
+        raise Refused({"": _("密码错误次数过多，账号已锁定，请 %(minutes)s 分钟后再试。", minutes=locked_minutes)})
+    if not signed_in:
+        raise Refused({"": _("证件号码或密码不正确。")})
     return account
