@@ -183,11 +183,7 @@ def attach(application, disposition, stored: StoredFile, state: str = PROVIDED) 
     row.material_name = disposition.material_name
     row.disposition = disposition.disposition
     row.state = state
-    row.sha256, row.size = stored.sha256, stored.size
-    row.content_type, row.filename = stored.content_type, stored.filename
-    row.updated_at = now()
-    row.save()
-    return row
+    return _attach(row, stored)
 
 
 def uploaded(application) -> dict[str, CaseMaterial]:
@@ -247,6 +243,11 @@ def supply(application, material_code: str, stored: StoredFile) -> CaseMaterial:
     if row is None or row.state not in (OWED, SUPPLIED):
         raise MaterialError({material_code: "这项材料不需要补正"})
     row.state = SUPPLIED
+    return _attach(row, stored)
+
+
+def _attach(row: CaseMaterial, stored: StoredFile) -> CaseMaterial:
+    """Save `row` with the stored file as its file."""
     row.sha256, row.size = stored.sha256, stored.size
     row.content_type, row.filename = stored.content_type, stored.filename
     row.updated_at = now()
