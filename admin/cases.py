@@ -15,15 +15,16 @@ import json
 import re
 
 import peewee as pw
-from flask import has_request_context, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.peewee import ModelView
 from flask_admin.contrib.peewee.filters import BasePeeweeFilter, DateTimeBetweenFilter
 from flask_admin.contrib.peewee.tools import parse_like_term
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from admin.auth import (ALL_STAFF, APPROVER, CATALOG_ADMIN, REVIEWER, SUPERVISOR, SYSADMIN, RoleAccess,
                         current_staff, forbidden)
+from admin.filters import FreshOptions, data_options, departments
 from plugin.applications import progress, service
 from plugin.applications.materials import commitments_of, materials_of
 from plugin.applications.models import STATUSES, Application, AuditEntry
@@ -177,8 +178,6 @@ class Flag(_Filter):
 
 
 def _tier_options():
-    if not has_request_context():      # the app may be created before the database has tables
-        return []
     options, seen = [], set()
     try:
         ordered = [active_scheme_info()] + [s for s in schemes().values() if not s.active]
@@ -192,26 +191,13 @@ def _tier_options():
     return options
 
 
-def _department_options():
-    if not has_request_context():
-        return []
-    return [(d, d) for (d,) in Matter.select(Matter.department).distinct().order_by(Matter.department).tuples()]
-
-
 def _action_options():
-    if not has_request_context():
-        return []
     found = [a for (a,) in AuditEntry.select(AuditEntry.action).distinct().order_by(AuditEntry.action).tuples()]
     return [(a, f"{action_label(a)}（{a}）") for a in found]
 
 
-class _JoinedView(RoleAccess, ModelView):
+class _JoinedView(RoleAccess, FreshOptions, ModelView):
     """A read-only model view whose query joins its related tables once, itself."""
-
-    def _get_filter_groups(self):
-        # filter options (tiers, departments, actions) come from the data: read them per request
-        self._refresh_filters_cache()
-        return super()._get_filter_groups()
 
     allow_create = allow_edit = allow_delete = False
     joined: tuple = ()
@@ -315,13 +301,13 @@ class ApplicationView(_JoinedView):
     }
     column_filters = (
         Equals(Application.status, _l("状态"), options=[(k, _l(v)) for k, v in STATUSES.items()]),
-        Equals(Application.tier_code, _l("信用等级"), options=_tier_options),
+        Equals(Application.tier_code, _l("信用等级"), options=data_options(_tier_options)),
         Equals(Application.path, _l("办理路径"), options=list(progress.PATHS.items())),
         Flag(Application.due_date, _l("已超期"), overdue_clause, "overdue"),
         Flag(Application.due_date, _l("即将到期（2个工作日内）"), lambda today: due_soon_clause(today), "due_soon"),
         Equals(Matter.code, _l("事项编码")),
         Contains(Matter.name, _l("事项名称")),
-        Equals(Matter.department, _l("实施机关"), options=_department_options),
+        Equals(Matter.department, _l("实施机关"), options=data_options(departments)),
         Contains(Matter.department, _l("实施机关")),
         Equals(Subject.code, _l("申请人证件号码")),
         DateTimeBetweenFilter(Application.submitted_at, _l("提交时间（UTC）")),
@@ -530,7 +516,7 @@ class AuditLogView(_JoinedView):
     }
     column_formatters_detail = dict(column_formatters, detail=_audit_detail_full)
     column_filters = (
-        Equals(AuditEntry.action, _l("操作"), options=_action_options),
+        Equals(AuditEntry.action, _l("操作"), options=data_options(_action_options)),
         Equals(AuditEntry.actor, _l("操作人")),
         Contains(AuditEntry.actor, _l("操作人")),
         DateTimeBetweenFilter(AuditEntry.at, _l("时间（UTC）")),

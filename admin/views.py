@@ -14,7 +14,7 @@ import datetime as _dt
 import hashlib
 
 import peewee as pw
-from flask import flash, g, has_request_context
+from flask import flash, g
 from flask_admin.actions import action
 from flask_admin.contrib.peewee import ModelView, filters
 from flask_admin.contrib.peewee.form import CustomModelConverter, InlineModelConverter, InlineModelFormList
@@ -22,15 +22,16 @@ from markupsafe import Markup, escape
 from wtforms import PasswordField, ValidationError
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from admin.filters import FreshOptions, data_options, departments
 from admin.formats import DETAIL_FORMATTERS, LIST_FORMATTERS
-from admin.auth import (ALL_STAFF, APPROVER, CATALOG_ADMIN, PROCESS_DESIGNER, REVIEWER, SUPERVISOR, SYSADMIN,
+from admin.auth import (ALL_STAFF, APPROVER, CATALOG_ADMIN, REVIEWER, SUPERVISOR, SYSADMIN,
                         RoleAccess, current_staff)
-from plugin.accounts import ROLES, StaffUser
+from plugin.accounts import StaffUser
 from plugin.applications.models import AuditEntry
 from plugin.calendar import CalendarDay
 from plugin.catalog.models import (Material, MaterialRequirement, Matter, MatterTierLimit, NegativeListEntry)
 from plugin.credit.codes import InvalidCode, validate_subject_code
-from plugin.credit.models import SEVERE, DishonestyRecord, Subject, Tier, TierScheme
+from plugin.credit.models import DishonestyRecord, Subject, Tier, TierScheme
 from plugin.db import ReferenceCache, database, now
 from plugin.i18n import _, _l
 
@@ -70,17 +71,6 @@ def audit(action_name: str, row=None, **detail) -> None:
     AuditEntry.create(actor=user.username if user else "system", action=action_name, detail=detail)
 
 
-class DataOptions:
-    """A filter whose options come from the data: read in a request only (the app may start before
-    the database has its tables)."""
-
-    def get_options(self, view):
-        return self.load_options() if has_request_context() else []
-
-    def load_options(self):
-        raise NotImplementedError
-
-
 class XinYiPiModelConverter(CustomModelConverter):
     """peewee's AutoField is not Flask-Admin's PrimaryKeyField: map it to the hidden PK field, or inline
     rows fail with "id: This field is required"."""
@@ -113,7 +103,7 @@ class GuardedInlineConverter(InlineModelConverter):
     inline_field_list_type = GuardedInlineList
 
 
-class XinYiPiModelView(RoleAccess, ModelView):
+class XinYiPiModelView(RoleAccess, FreshOptions, ModelView):
     """Every staff role may look; catalog administrators (and sysadmins) may change."""
 
     roles = ALL_STAFF
@@ -153,13 +143,6 @@ class XinYiPiModelView(RoleAccess, ModelView):
             url = view.get_url(".details_view", id=model._pk, url=context.get("return_url"))
             return Markup('<a href="%s">%s</a>') % (url, shown)
         self.column_formatters = {**(self.column_formatters or {}), first: linked}
-
-    def _get_filter_groups(self):
-        # some filters take their options from the data (departments, tiers, process keys): read them
-        # on each list request rather than once when the app starts
-        if any(isinstance(f, DataOptions) for f in self._filters or ()):
-            self._refresh_filters_cache()
-        return super()._get_filter_groups()
 
     def search_placeholder(self):
         names = [str(self.column_labels.get(c, c)) for c in (self.column_searchable_list or ())]
@@ -255,10 +238,14 @@ class OnNegativeListFilter(filters.BasePeeweeFilter):
         return _l("为")
 
 
-class ProcessKeyFilter(DataOptions, filters.BasePeeweeFilter):
+class ProcessKeyFilter(filters.BasePeeweeFilter):
     """Matters bound to a version of the process with this key (or to none)."""
 
-    def load_options(self):
+    def __init__(self, column, name):
+        super().__init__(column, name, options=data_options(self._keys))
+
+    @staticmethod
+    def _keys():
         from plugin.engine.models import ProcessDefinition
         keys = [k for (k,) in ProcessDefinition.select(ProcessDefinition.key).distinct().tuples()]
         return [("", _l("未绑定"))] + [(k, k) for k in sorted(keys)]
@@ -274,12 +261,6 @@ class ProcessKeyFilter(DataOptions, filters.BasePeeweeFilter):
         return _l("为")
 
 
-class DepartmentFilter(DataOptions, filters.FilterEqual):
-    def load_options(self):
-        return [(d, d) for (d,) in Matter.select(Matter.department).distinct()
-                .order_by(Matter.department).tuples()]
-
-
 def _negative_list_badge(view, context, model, name):
     from plugin.catalog.negative_list import is_on_negative_list
     if is_on_negative_list(model):
@@ -292,7 +273,7 @@ class MatterView(XinYiPiModelView):
     column_list = ("code", "name", "department", "kind", "legal_days", "promised_days",
                    "process", "status", "negative_list")
     column_searchable_list = ("code", "name", "department")
-    column_filters = (DepartmentFilter(Matter.department, _l("实施机关")), "status", "kind", "major_project",
+    column_filters = (filters.FilterEqual(Matter.department, _l("实施机关"), options=data_options(departments)), "status", "kind", "major_project",
                       OnNegativeListFilter(Matter.id, _l("列入负面清单")),
                       ProcessKeyFilter(Matter.process, _l("绑定流程")))
     column_sortable_list = ("code", "name", "department", "legal_days", "promised_days", "status")
@@ -500,10 +481,14 @@ def _effective_tier(view, context, model, name):
                                                         info.label, badge)
 
 
-class TierChoiceFilter(DataOptions, filters.FilterEqual):
+class TierChoiceFilter(filters.FilterEqual):
     """The imported tier, any scheme (labelled with its scheme)."""
 
-    def load_options(self):
+    def __init__(self, column, name):
+        super().__init__(column, name, options=data_options(self._tiers))
+
+    @staticmethod
+    def _tiers():
         return [(str(t.id), f"{t.scheme.name} · {t.label}")
                 for t in Tier.select(Tier, TierScheme).join(TierScheme).order_by(TierScheme.id, Tier.rank.desc())]
 
