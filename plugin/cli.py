@@ -340,6 +340,81 @@ def tick_command():
         sys.exit(1)
 
 
+@cli.command("sample")
+@click.option("--matter", "matter_code", default=None, help="draw among this matter's approved cases")
+@click.option("--all", "all_matters", is_flag=True, help="draw among the approved cases of every matter")
+@click.option("--date", "on", required=True, help="the draw's reference day, YYYY-MM-DD")
+@click.option("--seed", type=int, default=None, help="the random seed (default: a new one, recorded)")
+@click.option("--by", "actor", default="cli", show_default=True, help="who draws (recorded)")
+@click.option("--dry-run", is_flag=True, help="show the draw without storing it")
+@click.option("--replay", "replay_id", type=int, default=None, help="draw a recorded draw again from its seed and check it")
+def sample_command(matter_code, all_matters, on, seed, actor, dry_run, replay_id):
+    """Random inspection (双随机): draw approved cases by their tier's inspection ratio and assign
+    inspectors at random from the active supervisors, reproducibly from a recorded seed."""
+    from plugin.supervision import service
+    from plugin.supervision.models import InspectionDraw, SupervisionItem
+    if replay_id is not None:
+        record = InspectionDraw.get_or_none(InspectionDraw.id == replay_id)
+        if record is None:
+            fail(f"抽取批次 {replay_id} 不存在")
+        again = [(d.application_id, d.inspector) for d in service.replay(record)]
+        stored = [(i.application_id, i.assignee) for i in
+                  SupervisionItem.select().where(SupervisionItem.draw == record).order_by(SupervisionItem.id)]
+        click.echo(f"draw {record.id}: seed {record.seed}, {record.population_count} in range, "
+                   f"{record.drawn_count} drawn; replayed: {'same' if sorted(again) == sorted(stored) else 'DIFFERENT'}")
+        if sorted(again) != sorted(stored):
+            sys.exit(1)
+        return
+    if bool(matter_code) == bool(all_matters):
+        fail("give either --matter CODE or --all")
+    try:
+        day = _dt.date.fromisoformat(on)
+    except ValueError:
+        fail(f"--date must be YYYY-MM-DD, got {on!r}")
+    try:
+        if dry_run:
+            plan = service.plan(matter_code, day, seed)
+            drawn, seed_used, record_id = plan.drawn, plan.seed, None
+        else:
+            record = service.draw(matter_code, day, actor, seed)
+            drawn, seed_used, record_id = service.replay(record), record.seed, record.id
+            plan = service.DrawPlan(record.matter_code, record.on_date, record.seed, record.scheme, record.ratios,
+                                    record.population, record.inspectors, drawn)
+    except service.SupervisionError as e:
+        fail(str(e))
+    from plugin.applications.models import Application
+    numbers = {a.id: a.number for a in Application.select(Application.id, Application.number)
+               .where(Application.id.in_([d.application_id for d in drawn]))}
+    click.echo(f"{'dry run' if dry_run else f'draw {record_id}'}: seed {seed_used}, scope "
+               f"{matter_code or 'all matters'}, date {day.isoformat()}")
+    for row in plan.counts():
+        click.echo(f"  tier {row['tier']}: ratio {row['ratio']:.2%}, {row['population']} in range, {row['drawn']} drawn")
+    for d in drawn:
+        click.echo(f"  {numbers.get(d.application_id, d.application_id)}  tier {d.tier}  inspector {d.inspector}")
+
+
+@cli.command("archive")
+@click.argument("code")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+@click.option("--output", "-o", default="-", help="file to write (default: standard output)")
+def archive_command(code, fmt, output):
+    """A subject's credit archive (信用档案) for the credit platform, as JSON or CSV."""
+    from plugin.credit import archive as credit_archive
+    try:
+        data = credit_archive.archive(code)
+    except credit_archive.InvalidCode as e:
+        fail(f"证件号码无效：{e}")
+    except credit_archive.ArchiveNotFound as e:
+        fail(str(e))
+    text = credit_archive.to_json(data) if fmt == "json" else credit_archive.to_csv(data)
+    if output == "-":
+        click.echo(text.lstrip("\ufeff"), nl=False)
+    else:
+        with open(output, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        click.echo(f"wrote {output}: {len(data['events'])} events", err=True)
+
+
 @cli.command("worker")
 @click.option("--interval", default=30.0, show_default=True, help="seconds between ticks")
 @click.option("--once", is_flag=True, help="tick once and exit")

@@ -11,6 +11,7 @@ DEFAULTS = {
     "XINYIPI_MAX_UPLOAD_MB": 20,
     "XINYIPI_LOCALE": "zh_CN",
     "XINYIPI_TIMEZONE": "Asia/Shanghai",
+    "XINYIPI_SUPERVISION_DAYS": 20,        # working days to verify a commitment or carry out a drawn inspection
 }
 
 
@@ -19,7 +20,7 @@ def load(app) -> None:
     for key, default in DEFAULTS.items():
         if app.config.get(key) is None:
             value = os.environ.get(key, default)
-            if key == "XINYIPI_MAX_UPLOAD_MB" and value is not None:
+            if key in ("XINYIPI_MAX_UPLOAD_MB", "XINYIPI_SUPERVISION_DAYS") and value is not None:
                 value = int(value)
             app.config[key] = value
     instance = app.instance_path

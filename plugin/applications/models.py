@@ -49,6 +49,8 @@ class Application(BaseModel):
     due_date = pw.DateField(null=True, index=True, verbose_name="承诺办结日期")
     submitted_at = pw.DateTimeField(default=now, index=True, verbose_name="提交时间")
     decided_at = pw.DateTimeField(null=True, verbose_name="决定时间")
+    revoked_at = pw.DateTimeField(null=True, verbose_name="撤销时间")
+    revocation_reason = pw.TextField(null=True, verbose_name="撤销理由")
     updated_at = pw.DateTimeField(default=now, verbose_name="更新时间")
 
     class Meta:
@@ -74,6 +76,8 @@ class HumanTask(BaseModel):
     created_at = pw.DateTimeField(default=now, verbose_name="创建时间")
     completed_at = pw.DateTimeField(null=True, verbose_name="完成时间")
     completed_by = pw.CharField(max_length=100, null=True, verbose_name="完成人")
+    claimed_by = pw.CharField(max_length=100, null=True, index=True, verbose_name="认领人")
+    claimed_at = pw.DateTimeField(null=True, verbose_name="认领时间")
 
     class Meta:
         table_name = "human_task"

@@ -150,9 +150,90 @@ def _apply_outcome(app: Application, workflow, actor, action: str, **detail) -> 
         app.decided_at = now()
     rows = [_audit(app, actor, action, before, status, **detail)]
     if breach and before != REVOKED:
-        rows.append(_audit(app, Actor.system(), "breach", before, REVOKED,
-                           reason="容缺材料未在期限内补正，构成违约，撤销许可"))
+        rows.append(_audit(app, Actor.system(), "breach", before, REVOKED, reason=SUPPLEMENT_BREACH))
     return rows
+
+
+SUPPLEMENT_BREACH = "容缺材料未在期限内补正，构成违约，撤销许可"
+
+
+def _breach(app: Application, cause: str, reason: str, actor: Actor, severity: str | None = None) -> list[dict]:
+    """What a breach costs, for a case just moved to REVOKED (the caller's transaction): the
+    revocation's time and reason on the case, a dishonesty record, the tier recomputed."""
+    from plugin.credit.changes import record_breach
+    from plugin.credit.models import SEVERE
+    from plugin.supervision.service import cancel_open_items
+    app.revoked_at = app.revoked_at or now()
+    app.revocation_reason = reason
+    record, change = record_breach(app.subject, _today(), reason, app.number, cause, str(actor), severity or SEVERE)
+    cancel_open_items(app, f"办件已撤销：{reason}")
+    return [_audit(app, actor, "dishonesty_recorded", record=record.id, severity=record.severity, reason=reason),
+            _audit(app, actor, "tier_changed", scheme=change.scheme, from_tier=change.from_code,
+                   to_tier=change.to_code, blacklisted=change.to_blacklisted, cause="breach")]
+
+
+def _consequences(app: Application, workflow, before: str, actor: Actor) -> list[dict]:
+    """What follows from the case's new status beyond the case itself (the caller's transaction):
+    a breach records dishonesty; an approved notification-commitment opens its verification; an
+    approved credit repair repairs the records it named."""
+    if app.status == before:
+        return []
+    if app.status == REVOKED:
+        return _breach(app, "supplement", SUPPLEMENT_BREACH, Actor.system())
+    if app.status == APPROVED and app.path == "commitment":
+        from plugin.supervision.service import open_verification
+        item = open_verification(app)
+        return [_audit(app, Actor.system(), "verification_opened", item=item.id, due_date=item.due_date.isoformat())]
+    if app.status == APPROVED and app.path == "repair":
+        return _repair(app, workflow, actor)
+    return []
+
+
+def _repair(app: Application, workflow, actor: Actor) -> list[dict]:
+    from plugin.credit.changes import RepairRefused, parse_record_ids, repair_records
+    try:
+        ids = parse_record_ids(workflow.last_task.data.get("record_ids"))
+    except RepairRefused as e:
+        raise ApplicationError(f"信用修复申请的失信记录编号有误，未保存：{e}") from None
+    repaired, change = repair_records(app.subject, ids, _today(), app.number, str(actor),
+                                      f"信用修复办件 {app.number} 准予修复")
+    rows = [_audit(app, actor, "records_repaired", records=[r.id for r in repaired])]
+    if change is not None:
+        rows.append(_audit(app, actor, "tier_changed", scheme=change.scheme, from_tier=change.from_code,
+                           to_tier=change.to_code, blacklisted=change.to_blacklisted, cause="repair"))
+    return rows
+
+
+def _check_repair_request(app: Application, clean: dict) -> None:
+    """An applicant asking for repair names records that are theirs and not yet repaired."""
+    from plugin.credit.changes import RepairRefused, parse_record_ids, repairable
+    try:
+        repairable(app.subject, parse_record_ids(clean.get("record_ids")))
+    except RepairRefused as e:
+        raise forms.FormErrors({"record_ids": str(e)}) from None
+
+
+def revoke(app: Application, cause: str, reason: str, actor: Actor, severity: str | None = None) -> None:
+    """Revoke an approved case for a breach found after approval (a failed verification or
+    inspection), in the caller's transaction: the case revoked and its open tasks cancelled, the
+    dishonesty recorded, the tier recomputed, all audited. Conflict if the case changed meanwhile."""
+    if app.status != APPROVED:
+        raise ApplicationError(f"办件 {app.number} 当前为“{app.status_label}”，只有准予许可的办件可以撤销")
+    before, version = app.status, app.version
+    app.status, app.next_due_at = REVOKED, None
+    rows = [_audit(app, actor, "revoked", before, REVOKED, reason=reason, cause=cause)]
+    rows += _breach(app, cause, reason, actor, severity)
+    updated = (Application.update(status=REVOKED, next_due_at=None, revoked_at=app.revoked_at,
+                                  revocation_reason=app.revocation_reason, version=Application.version + 1,
+                                  updated_at=now())
+               .where((Application.id == app.id) & (Application.version == version)
+                      & (Application.status == APPROVED)).execute())
+    if updated != 1:
+        raise Conflict(f"办件 {app.number} 已被他人处理，本次撤销未保存，请刷新后重试")
+    app.version = version + 1
+    (HumanTask.update(state="cancelled", completed_at=now())
+     .where((HumanTask.application == app.id) & (HumanTask.state == "ready")).execute())
+    _write_audit(rows)
 
 
 def _save(app: Application, workflow, expected_version: int) -> None:
@@ -160,7 +241,8 @@ def _save(app: Application, workflow, expected_version: int) -> None:
     state = runtime.dump_state(workflow)
     updated = (Application.update(state=state, version=Application.version + 1, status=app.status,
                                   path=app.path, decision=app.decision, next_due_at=app.next_due_at,
-                                  decided_at=app.decided_at, updated_at=now())
+                                  decided_at=app.decided_at, revoked_at=app.revoked_at,
+                                  revocation_reason=app.revocation_reason, updated_at=now())
                .where((Application.id == app.id) & (Application.version == expected_version))
                .execute())
     if updated != 1:
@@ -308,15 +390,20 @@ def complete_task(number: str, task_id: str, values: dict, actor: Actor,
         raise NotFound(f"办件 {app.number} 当前没有待办任务 {task_id}")
     name = task.task_spec.bpmn_name or task.task_spec.bpmn_id
     _check_actor(app, task.task_spec.lane, actor, name)
-    clean = forms.validate(task.task_spec, values)
     real_id = str(task.id)
+    _check_claim(real_id, actor, name)
+    clean = forms.validate(task.task_spec, values)
+    if app.path == "repair" and task.task_spec.lane == "applicant" and "record_ids" in clean:
+        _check_repair_request(app, clean)
     try:
         runtime.complete_human_task(workflow, task, clean)
     except runtime.EngineError as e:
         raise ApplicationError(f"办理“{name}”时流程出错，未保存：{e}") from None
     with write_transaction():
+        before = app.status
         rows = _apply_outcome(app, workflow, actor, "task_completed", task=name,
                               element=task.task_spec.bpmn_id, values=clean)
+        rows += _consequences(app, workflow, before, actor)
         _save(app, workflow, version)
         _write_audit(rows)
         _sync_tasks(app, workflow, completed_task_id=real_id, actor=actor)
@@ -325,6 +412,60 @@ def complete_task(number: str, task_id: str, values: dict, actor: Actor,
         if extra is not None:
             extra(app, clean)
     return app
+
+
+class Claimed(Conflict):
+    """The task is claimed by someone else."""
+
+
+def _check_claim(task_id: str, actor: Actor, name: str) -> None:
+    if actor.kind != "staff":
+        return
+    row = HumanTask.get_or_none(HumanTask.task_id == task_id)
+    if row is not None and row.claimed_by and row.claimed_by != actor.id:
+        raise Claimed(f"任务“{name}”已由 {row.claimed_by} 认领，请由认领人办理或请其释放")
+
+
+def _claimable(task_id: str, actor: Actor) -> HumanTask:
+    row = HumanTask.get_or_none(HumanTask.task_id == task_id)
+    if row is None:
+        raise NotFound(f"任务 {task_id} 不存在")
+    if row.state != "ready":
+        raise Conflict(f"任务“{row.name}”已{'完成' if row.state == 'completed' else '取消'}，不能再认领")
+    _check_actor(row.application, row.lane, actor, row.name)
+    return row
+
+
+def claim_task(task_id: str, actor: Actor) -> HumanTask:
+    """Claim a ready staff task: from now on only `actor` completes it (until released)."""
+    row = _claimable(task_id, actor)
+    with write_transaction():
+        updated = (HumanTask.update(claimed_by=actor.id, claimed_at=now())
+                   .where((HumanTask.id == row.id) & (HumanTask.state == "ready")
+                          & (HumanTask.claimed_by.is_null() | (HumanTask.claimed_by == actor.id))).execute())
+        if updated != 1:
+            fresh = HumanTask.get_by_id(row.id)
+            raise Claimed(f"任务“{row.name}”已由 {fresh.claimed_by} 认领" if fresh.claimed_by
+                          else f"任务“{row.name}”已不能认领，请刷新")
+        _write_audit([_audit(row.application, actor, "task_claimed", task=row.name, element=row.element_id)])
+    return HumanTask.get_by_id(row.id)
+
+
+def release_task(task_id: str, actor: Actor, override: bool = False) -> HumanTask:
+    """Give a claimed task back to the pool; only its claimant may, or a system administrator
+    (`override`) when the claimant is away."""
+    row = HumanTask.get_or_none(HumanTask.task_id == task_id)
+    if row is None:
+        raise NotFound(f"任务 {task_id} 不存在")
+    if row.claimed_by is None:
+        return row
+    if row.claimed_by != actor.id and not override:
+        raise Claimed(f"任务“{row.name}”由 {row.claimed_by} 认领，只有认领人可以释放")
+    with write_transaction():
+        HumanTask.update(claimed_by=None, claimed_at=None).where(HumanTask.id == row.id).execute()
+        _write_audit([_audit(row.application, actor, "task_released", task=row.name, element=row.element_id,
+                             claimed_by=row.claimed_by)])
+    return HumanTask.get_by_id(row.id)
 
 
 @dataclasses.dataclass
@@ -351,7 +492,9 @@ def _fire(app: Application, report: TickReport) -> None:
     runtime.fire_timers(workflow)
     if runtime.timer_due_times(workflow) == before:
         return  # nothing was due yet after all
+    before = app.status
     rows = _apply_outcome(app, workflow, Actor.system(), "timer_fired")
+    rows += _consequences(app, workflow, before, Actor.system())
     _save(app, workflow, version)
     _write_audit(rows)
     _sync_tasks(app, workflow)

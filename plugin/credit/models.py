@@ -87,6 +87,7 @@ class DishonestyRecord(BaseModel):
     end = pw.DateField(null=True, verbose_name="截止日期")
     repaired_at = pw.DateTimeField(null=True, verbose_name="修复时间")
     fingerprint = pw.CharField(max_length=64, unique=True, verbose_name="去重指纹")
+    case_number = pw.CharField(max_length=32, null=True, verbose_name="关联办件")
     created_at = pw.DateTimeField(default=now, verbose_name="记录时间")
 
     class Meta:
@@ -100,3 +101,30 @@ class DishonestyRecord(BaseModel):
 
     def __str__(self):
         return f"{self.severity}：{self.reason[:30]}"
+
+
+TIER_CHANGE_CAUSES = {"breach": "违约失信", "repair": "信用修复"}
+
+
+class TierChange(BaseModel):
+    """信用等级变动: a subject's effective tier before and after an event of ours that changed it
+    (a breach recorded, records repaired), kept for the credit archive."""
+
+    subject = pw.ForeignKeyField(Subject, backref="tier_changes", on_delete="RESTRICT", verbose_name="信用主体")
+    scheme = pw.CharField(max_length=32, verbose_name="等级体系")
+    from_code = pw.CharField(max_length=16, verbose_name="原等级")
+    to_code = pw.CharField(max_length=16, verbose_name="新等级")
+    from_blacklisted = pw.BooleanField(default=False, verbose_name="原为严重失信主体")
+    to_blacklisted = pw.BooleanField(default=False, verbose_name="现为严重失信主体")
+    cause = pw.CharField(max_length=16, choices=list(TIER_CHANGE_CAUSES.items()), verbose_name="原因")
+    reason = pw.TextField(verbose_name="说明")
+    case_number = pw.CharField(max_length=32, null=True, verbose_name="关联办件")
+    actor = pw.CharField(max_length=100, verbose_name="操作人")
+    at = pw.DateTimeField(default=now, index=True, verbose_name="时间")
+
+    class Meta:
+        table_name = "tier_change"
+
+    @property
+    def cause_label(self) -> str:
+        return TIER_CHANGE_CAUSES.get(self.cause, self.cause)

@@ -1,0 +1,82 @@
+"""What our own events do to a subject's credit: a breach records dishonesty, a repair clears it.
+
+Both recompute the effective tier (`plugin.credit.tiers.effective_tier`, the one place that
+computes it) before and after, and keep the change as a `TierChange` row for the credit archive.
+They write inside the caller's transaction: the case change that caused them commits with them.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+
+from plugin.credit.models import SEVERE, SEVERITIES, DishonestyRecord, Subject, TierChange
+from plugin.credit.tiers import effective_tier
+from plugin.db import now
+
+BREACH_AUTHORITY = "信易批批后监管"
+
+
+def _change(subject: Subject, before, after, cause: str, reason: str, case_number: str | None,
+            actor: str) -> TierChange:
+    return TierChange.create(subject=subject, scheme=after.scheme, from_code=before.code, to_code=after.code,
+                             from_blacklisted=before.blacklisted, to_blacklisted=after.blacklisted,
+                             cause=cause, reason=reason, case_number=case_number, actor=actor)
+
+
+def record_breach(subject: Subject, on: _dt.date, reason: str, case_number: str, cause: str,
+                  actor: str, severity: str = SEVERE, authority: str = BREACH_AUTHORITY,
+                  ) -> tuple[DishonestyRecord, TierChange]:
+    """Record the dishonesty of a breach (one record per case and cause) and the tier it leaves."""
+    if severity not in SEVERITIES:
+        raise ValueError(f"失信严重程度只能是：{'、'.join(SEVERITIES)}")
+    before = effective_tier(subject, on)
+    fingerprint = hashlib.sha256(f"breach\x1f{case_number}\x1f{cause}".encode()).hexdigest()
+    record = DishonestyRecord.get_or_none(DishonestyRecord.fingerprint == fingerprint)
+    if record is None:
+        record = DishonestyRecord.create(subject=subject, severity=severity, reason=reason, authority=authority,
+                                         start=on, fingerprint=fingerprint, case_number=case_number)
+    after = effective_tier(subject, on)
+    return record, _change(subject, before, after, "breach", reason, case_number, actor)
+
+
+class RepairRefused(ValueError):
+    """The records named for repair are not the subject's unrepaired records."""
+
+
+def parse_record_ids(text: str | None) -> list[int]:
+    """'12, 15，18' → [12, 15, 18]; RepairRefused for anything that is not a record number."""
+    parts = [p.strip() for p in str(text or "").replace("，", ",").replace("、", ",").split(",")]
+    parts = [p for p in parts if p]
+    if not parts:
+        raise RepairRefused("请填写拟修复的失信记录编号")
+    bad = [p for p in parts if not p.isdigit()]
+    if bad:
+        raise RepairRefused(f"失信记录编号只能是数字，多个编号用逗号分隔（无法识别：{'、'.join(bad[:3])}）")
+    return sorted({int(p) for p in parts})
+
+
+def repairable(subject: Subject, ids: list[int]) -> list[DishonestyRecord]:
+    """The subject's unrepaired records with these ids; RepairRefused naming any that are not."""
+    found = {r.id: r for r in DishonestyRecord.select().where((DishonestyRecord.subject == subject)
+                                                              & DishonestyRecord.id.in_(ids)
+                                                              & DishonestyRecord.repaired_at.is_null())}
+    missing = [str(i) for i in ids if i not in found]
+    if missing:
+        raise RepairRefused(f"编号 {'、'.join(missing)} 不是本主体未修复的失信记录")
+    return [found[i] for i in ids]
+
+
+def repair_records(subject: Subject, ids: list[int], on: _dt.date, case_number: str, actor: str,
+                   reason: str) -> tuple[list[DishonestyRecord], TierChange | None]:
+    """Mark those of the records that are still the subject's and unrepaired as repaired (one may
+    have been repaired or corrected since the request), and keep the tier they leave."""
+    records = list(DishonestyRecord.select().where((DishonestyRecord.subject == subject)
+                                                   & DishonestyRecord.id.in_(ids)
+                                                   & DishonestyRecord.repaired_at.is_null()))
+    if not records:
+        return [], None
+    before = effective_tier(subject, on)
+    (DishonestyRecord.update(repaired_at=now())
+     .where(DishonestyRecord.id.in_([r.id for r in records]) & DishonestyRecord.repaired_at.is_null()).execute())
+    after = effective_tier(subject, on)
+    return records, _change(subject, before, after, "repair", reason, case_number, actor)

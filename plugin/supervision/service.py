@@ -1,0 +1,258 @@
+"""Supervision after approval: verification of commitments, random inspection, results.
+
+- `open_verification(app)`: every approval on the notification-commitment path (告知承诺) opens a
+  verification item due in `XINYIPI_SUPERVISION_DAYS` working days (called by the application
+  service inside the transaction that approves the case).
+- `draw(...)`: random inspection (双随机): approved cases drawn per tier by the active scheme's
+  inspection ratio, inspectors assigned at random from the active supervisors, all from one seed
+  that is recorded with the population, the ratios and the inspector pool, so `replay(draw)` gives
+  the same cases and inspectors again.
+- `record_result(...)`: a supervisor records the result; a failed verification or inspection is a
+  breach: the case is revoked, dishonesty recorded and the tier recomputed in the same transaction
+  (`plugin.applications.service.revoke`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import hashlib
+import json
+import math
+import random
+import secrets
+
+from plugin.accounts import StaffUser
+from plugin.applications.models import APPROVED, Application
+from plugin.calendar import add_working_days
+from plugin.catalog.models import Matter
+from plugin.credit.models import SEVERE, SEVERITIES, Subject
+from plugin.credit.tiers import active_scheme_info, effective_tier, subject_with_records
+from plugin.db import now, write_transaction
+from plugin.supervision.models import (CANCELLED, FAILED, INSPECTION, KINDS, PASSED, PENDING, VERIFICATION,
+                                       InspectionDraw, SupervisionItem)
+
+DEFAULT_DAYS = 20
+SUPERVISOR = "supervisor"
+
+
+class SupervisionError(Exception):
+    """A refusal a person can read."""
+
+
+def supervision_days() -> int:
+    from flask import current_app, has_app_context
+    if has_app_context():
+        return int(current_app.config.get("XINYIPI_SUPERVISION_DAYS") or DEFAULT_DAYS)
+    return DEFAULT_DAYS
+
+
+def _today() -> _dt.date:
+    from plugin.engine.scripting import business_now
+    return business_now().astimezone().date()
+
+
+# --------------------------------------------------------------------------------------------
+# verification of notification-commitments (告知承诺核查)
+# --------------------------------------------------------------------------------------------
+def open_verification(app: Application) -> SupervisionItem:
+    """The verification item of an approved commitment-path case (one per case)."""
+    found = SupervisionItem.get_or_none((SupervisionItem.application == app.id)
+                                        & (SupervisionItem.kind == VERIFICATION))
+    if found is not None:
+        return found
+    return SupervisionItem.create(kind=VERIFICATION, application=app.id, tier_code=app.tier_code,
+                                  due_date=add_working_days(_today(), supervision_days()))
+
+
+def cancel_open_items(app: Application, reason: str) -> int:
+    """Close the pending items of a case that was revoked: there is nothing left to check."""
+    return (SupervisionItem.update(state=CANCELLED, note=reason, recorded_by="system", recorded_at=now())
+            .where((SupervisionItem.application == app.id) & (SupervisionItem.state == PENDING)).execute())
+
+
+# --------------------------------------------------------------------------------------------
+# random inspection (双随机)
+# --------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Drawn:
+    application_id: int
+    tier: str
+    inspector: str
+
+
+@dataclasses.dataclass
+class DrawPlan:
+    """What a draw takes and gives: everything `replay` needs is in the first six fields."""
+
+    matter_code: str | None
+    on_date: _dt.date
+    seed: int
+    scheme: str
+    ratios: dict[str, float]
+    population: list[list]          # [[application id, tier code], …] sorted by id
+    inspectors: list[str]
+    drawn: list[Drawn]
+
+    def counts(self) -> list[dict]:
+        """Per tier, worst first: cases in range, ratio, cases drawn."""
+        out = []
+        for tier, ratio in self.ratios.items():
+            n = sum(1 for _id, t in self.population if t == tier)
+            out.append({"tier": tier, "ratio": ratio, "population": n,
+                        "drawn": sum(1 for d in self.drawn if d.tier == tier)})
+        return out
+
+    @property
+    def population_sha256(self) -> str:
+        return hashlib.sha256(json.dumps(self.population, separators=(",", ":")).encode()).hexdigest()
+
+
+def select(population: list[list], ratios: dict[str, float], inspectors: list[str], seed: int) -> list[Drawn]:
+    """The draw itself, a pure function of its inputs. For each tier in `ratios` order, the number
+    drawn is the ratio of the tier's cases rounded up (a tier with cases and a ratio above zero is
+    never skipped), chosen by one `random.Random(seed)` from the cases sorted by id; each drawn case
+    then gets an inspector chosen by the same generator."""
+    rng = random.Random(seed)
+    drawn: list[Drawn] = []
+    for tier, ratio in ratios.items():
+        ids = sorted(case_id for case_id, t in population if t == tier)
+        k = min(len(ids), math.ceil(len(ids) * ratio - 1e-9)) if ratio > 0 else 0
+        for case_id in sorted(rng.sample(ids, k)):
+            drawn.append(Drawn(case_id, tier, rng.choice(inspectors)))
+    return drawn
+
+
+def _population(matter_code: str | None, on: _dt.date, scheme) -> list[list]:
+    """Approved cases decided by the end of `on` and not under an open inspection, each with its
+    subject's effective tier on `on` (the tier decides the ratio: the riskier, the likelier)."""
+    end = _dt.datetime.combine(on + _dt.timedelta(days=1), _dt.time()).astimezone(_dt.timezone.utc).replace(tzinfo=None)
+    open_inspections = (SupervisionItem.select(SupervisionItem.application)
+                        .where((SupervisionItem.kind == INSPECTION) & (SupervisionItem.state == PENDING)))
+    query = (Application.select(Application.id, Subject.code).join(Subject)
+             .switch(Application).join(Matter)
+             .where((Application.status == APPROVED) & (Application.decided_at < end)
+                    & Application.id.not_in(open_inspections)))
+    if matter_code:
+        query = query.where(Matter.code == matter_code)
+    tiers: dict[str, str] = {}
+    out = []
+    for case_id, code in query.order_by(Application.id).tuples():
+        if code not in tiers:
+            subject, records = subject_with_records(code, on)
+            tiers[code] = effective_tier(subject, on, scheme=scheme, records=records).code
+        out.append([case_id, tiers[code]])
+    return out
+
+
+def inspector_pool() -> list[str]:
+    return [u.username for u in StaffUser.select(StaffUser.username)
+            .where((StaffUser.role == SUPERVISOR) & (StaffUser.active == True))  # noqa: E712
+            .order_by(StaffUser.username)]
+
+
+def plan(matter_code: str | None, on: _dt.date, seed: int | None = None) -> DrawPlan:
+    """The draw for `matter_code` (None: every matter) on `on`, without storing anything."""
+    if matter_code and not Matter.select().where(Matter.code == matter_code).exists():
+        raise SupervisionError(f"事项 {matter_code} 不存在")
+    inspectors = inspector_pool()
+    if not inspectors:
+        raise SupervisionError("没有可指派的检查人员：请先在“工作人员”中启用至少一名监管人员")
+    scheme = active_scheme_info()
+    ratios = {t.code: _ratio(t.id) for t in scheme.tiers}
+    seed = secrets.randbelow(2 ** 31) if seed is None else int(seed)
+    population = _population(matter_code, on, scheme)
+    return DrawPlan(matter_code or None, on, seed, scheme.code, ratios, population, inspectors,
+                    select(population, ratios, inspectors, seed))
+
+
+def _ratio(tier_id: int) -> float:
+    from plugin.credit.models import Tier
+    return float(Tier.get_by_id(tier_id).inspection_ratio or 0)
+
+
+def draw(matter_code: str | None, on: _dt.date, actor: str, seed: int | None = None) -> InspectionDraw:
+    """Draw and store: the draw with its inputs, one inspection item per drawn case, audited."""
+    from plugin.applications.service import _audit, _write_audit
+    p = plan(matter_code, on, seed)
+    due = add_working_days(on, supervision_days())
+    with write_transaction():
+        record = InspectionDraw.create(matter_code=p.matter_code, on_date=p.on_date, seed=p.seed, scheme=p.scheme,
+                                       ratios=p.ratios, population=p.population, inspectors=p.inspectors,
+                                       population_count=len(p.population), drawn_count=len(p.drawn),
+                                       created_by=actor)
+        apps = {a.id: a for a in Application.select().where(Application.id.in_([d.application_id for d in p.drawn]))}
+        rows = []
+        for d in p.drawn:
+            SupervisionItem.create(kind=INSPECTION, application=d.application_id, draw=record, tier_code=d.tier,
+                                   assignee=d.inspector, due_date=due)
+            rows.append(_audit(apps[d.application_id], actor, "inspection_drawn", draw=record.id, seed=p.seed,
+                               inspector=d.inspector, tier=d.tier))
+        if rows:
+            _write_audit(rows)
+    return record
+
+
+def replay(record: InspectionDraw) -> list[Drawn]:
+    """The recorded draw computed again from its recorded inputs (for anyone checking it)."""
+    return select(record.population, record.ratios, record.inspectors, record.seed)
+
+
+# --------------------------------------------------------------------------------------------
+# results
+# --------------------------------------------------------------------------------------------
+BREACH_REASONS = {VERIFICATION: "告知承诺核查不实，违反承诺", INSPECTION: "双随机抽查不合格，违反承诺"}
+
+
+def record_result(item_id: int, passed: bool, note: str, actor, severity: str = SEVERE,
+                  override: bool = False) -> SupervisionItem:
+    """Record a verification or inspection result. A failure revokes the case, records the
+    dishonesty and recomputes the tier, in the transaction that records the result.
+
+    `actor` is a staff `Actor` (plugin.applications.service); only supervisors record results, and
+    an inspection only its assigned inspector (or a system administrator with `override`)."""
+    from plugin.applications import service
+    item = SupervisionItem.get_or_none(SupervisionItem.id == item_id)
+    if item is None:
+        raise SupervisionError(f"监管事项 {item_id} 不存在")
+    if actor.kind != "staff" or (actor.role != SUPERVISOR and not override):
+        raise service.NotAllowed("只有监管人员可以记录核查和检查结果")
+    if item.kind == INSPECTION and item.assignee != actor.id and not override:
+        raise service.NotAllowed(f"这次抽查指派给了 {item.assignee}，只有被指派的检查人员可以记录结果")
+    note = (note or "").strip()
+    if len(note) < 2:
+        raise SupervisionError("请填写核查（检查）情况")
+    if len(note) > 1000:
+        raise SupervisionError("核查（检查）情况不能超过 1000 字")
+    if not passed and severity not in SEVERITIES:
+        raise SupervisionError(f"失信严重程度只能是：{'、'.join(SEVERITIES)}")
+    state = PASSED if passed else FAILED
+    with write_transaction():
+        updated = (SupervisionItem.update(state=state, note=note, recorded_by=actor.id, recorded_at=now())
+                   .where((SupervisionItem.id == item.id) & (SupervisionItem.state == PENDING)).execute())
+        if updated != 1:
+            fresh = SupervisionItem.get_by_id(item.id)
+            raise service.Conflict(f"这项{item.kind_label}已由 {fresh.recorded_by} 记录为“{fresh.state_label}”，"
+                                   f"本次记录未保存")
+        app = Application.get_by_id(item.application_id)
+        if passed:
+            service._write_audit([service._audit(app, actor, f"{item.kind}_passed", item=item.id, note=note)])
+        else:
+            service._write_audit([service._audit(app, actor, f"{item.kind}_failed", item=item.id, note=note)])
+            service.revoke(app, item.kind, f"{BREACH_REASONS[item.kind]}：{note}", actor, severity)
+    return SupervisionItem.get_by_id(item.id)
+
+
+def items(kind: str | None = None, state: str | None = PENDING, assignee: str | None = None):
+    """Supervision items, soonest due first."""
+    query = SupervisionItem.select(SupervisionItem, Application).join(Application)
+    if kind:
+        query = query.where(SupervisionItem.kind == kind)
+    if state:
+        query = query.where(SupervisionItem.state == state)
+    if assignee:
+        query = query.where(SupervisionItem.assignee == assignee)
+    return query.order_by(SupervisionItem.due_date, SupervisionItem.id)
+
+
+__all__ = ["KINDS", "open_verification", "cancel_open_items", "plan", "draw", "replay", "select",
+           "record_result", "items", "SupervisionError", "DrawPlan", "Drawn"]
