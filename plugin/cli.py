@@ -343,7 +343,7 @@ def tick_command():
 @cli.command("sample")
 @click.option("--matter", "matter_code", default=None, help="draw among this matter's approved cases")
 @click.option("--all", "all_matters", is_flag=True, help="draw among the approved cases of every matter")
-@click.option("--date", "on", required=True, help="the draw's reference day, YYYY-MM-DD")
+@click.option("--date", "on", default=None, help="the draw's reference day, YYYY-MM-DD (required to draw)")
 @click.option("--seed", type=int, default=None, help="the random seed (default: a new one, recorded)")
 @click.option("--by", "actor", default="cli", show_default=True, help="who draws (recorded)")
 @click.option("--dry-run", is_flag=True, help="show the draw without storing it")
@@ -367,6 +367,8 @@ def sample_command(matter_code, all_matters, on, seed, actor, dry_run, replay_id
         return
     if bool(matter_code) == bool(all_matters):
         fail("give either --matter CODE or --all")
+    if not on:
+        fail("give the draw's reference day: --date YYYY-MM-DD")
     try:
         day = _dt.date.fromisoformat(on)
     except ValueError:

@@ -478,7 +478,7 @@ class TickReport:
 
 def _due_query(limit: int, exclude: set[int]):
     query = (Application.select()
-             .where(Application.next_due_at.is_null(False) & (Application.next_due_at <= now())
+             .where(Application.next_due_at.is_null(False) & (Application.next_due_at <= runtime.business_utc())
                     & Application.status.not_in(list(FINAL)))
              .order_by(Application.next_due_at).limit(limit))
     return query.where(Application.id.not_in(list(exclude))) if exclude else query
@@ -908,7 +908,7 @@ def complete_supplement(number: str, task_id: str, values: dict, files: dict, ac
     owed any more, complete the supplement task. Files are kept even when something else is wrong."""
     app = get_for_applicant(number, actor.id)
     _ready_task(app, task_id)
-    if app.next_due_at is not None and app.next_due_at <= now():
+    if app.next_due_at is not None and app.next_due_at <= runtime.business_utc():
         raise ApplicationError(f"补正期限已于 {_local_date(app.next_due_at):%Y-%m-%d} 届满，不能再补正")
     if files:
         with write_transaction():

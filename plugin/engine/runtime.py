@@ -20,9 +20,36 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from plugin.engine.scripting import ScriptFailure, script_engine
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timers
+
+from plugin.engine.scripting import ScriptFailure, business_now, script_engine
 
 STATE_VERSION = "xinyipi-1"
+
+
+class _BusinessClock(_dt.datetime):
+    """SpiffWorkflow's timers ask `datetime.now()` whether they are due; ours answer from the
+    business clock (`business_now`: real time unless a `frozen_clock` is set), the clock that
+    `working_days(n)` computes deadlines from. So a deadline and its firing use one clock: an
+    import of past cases, or a test walking a case across a holiday, sees both move together."""
+
+    @classmethod
+    def now(cls, tz=None):
+        return cls.fromtimestamp(business_now().timestamp(), tz)
+
+
+_spiff_timers.datetime = _BusinessClock
+
+
+def _plain(moment: _dt.datetime) -> _dt.datetime:
+    """A plain datetime (the timer module's parser makes `_BusinessClock` ones; drivers refuse them)."""
+    return _dt.datetime(moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
+                        moment.microsecond, moment.tzinfo, fold=moment.fold)
+
+
+def business_utc() -> _dt.datetime:
+    """The business clock as naive UTC, to compare with stored times (`plugin.db.now`)."""
+    return business_now().astimezone(_dt.timezone.utc).replace(tzinfo=None)
 
 
 class CaseStateConverter(BpmnWorkflowConverter):
@@ -132,6 +159,7 @@ def timer_due_times(workflow: BpmnWorkflow) -> list[_dt.datetime]:
                 continue
             parsed = TimerEventDefinition.parse_time_or_duration(value) if isinstance(value, str) else None
             if isinstance(parsed, _dt.datetime):
+                parsed = _plain(parsed)
                 due.append(parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.timezone.utc))
     return sorted(due)
 

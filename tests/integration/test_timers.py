@@ -28,19 +28,22 @@ def test_working_days_in_a_timer_skips_national_day_and_counts_the_adjusted_sund
 
 
 def test_tolerance_supplement_missed_across_the_holiday_is_a_breach(seeded):
-    """The approval was given on 26 Sep 2025; the supplement deadline passed long ago → revoked."""
+    """The approval was given on 26 Sep 2025; the supplement deadline passed long ago → revoked.
+    (The deadline and its firing read one clock: at the frozen moment the deadline lies ahead, so
+    the supplement is offered; today's tick finds it passed.)"""
     subject = new_subject("orange", seed=11)
     app = service.apply(matter_with("tolerance", negative=False).code, subject.code)
     with frozen_clock(_dt.datetime(2025, 9, 26, 10, 0, tzinfo=SHANGHAI)):
         for _ in range(3):  # 签署容缺受理承诺书, 审查, 决定
             [task] = service.ready_tasks(service.get(app.number))
             service.complete_task(app.number, task["id"], values_for(task), actor_for(app, task["lane"]))
+        assert [t["name"] for t in service.ready_tasks(service.get(app.number))] == ["补正容缺材料"]
+    assert service.tick().fired == 1
     case = service.get(app.number)
     assert (case.status, case.decision) == ("revoked", "rejected")
     assert case.next_due_at is None
     breach = AuditEntry.get((AuditEntry.application == case) & (AuditEntry.action == "breach"))
     assert breach.to_status == "revoked" and "补正" in breach.detail["reason"]
-    # the deadline had already passed when the supplement step began, so it was never offered
     assert not HumanTask.select().where((HumanTask.application == case) & (HumanTask.state == "ready")).exists()
     assert service.ready_tasks(case) == []
 
