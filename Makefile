@@ -35,7 +35,7 @@ frontend: $(FRONTEND_STAMP)
 
 run: $(VENV)/.installed $(FRONTEND_STAMP)
 	$(BIN)/xinyipi init
-	$(BIN)/xinyipi seed
+	$(BIN)/xinyipi seed --demo-cases
 	$(BIN)/xinyipi serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed $(FRONTEND_STAMP)

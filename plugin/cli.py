@@ -31,12 +31,17 @@ def init_command():
 
 
 @cli.command("seed")
-def seed_command():
+@click.option("--demo-cases", is_flag=True,
+              help="also make demo cases through the real service (only into a database without cases)")
+def seed_command(demo_cases):
     """Load the seed catalog, tier schemes, demo subjects and staff (idempotent)."""
     from plugin.migrations import migrate
     from seeds.loader import load_all
     migrate()
     summary = load_all()
+    if demo_cases:
+        from seeds.cases import load_demo_cases
+        summary.update(load_demo_cases())
     for key, value in summary.items():
         click.echo(f"{key}: {value}")
 

@@ -380,3 +380,19 @@ def test_a_claimed_task_is_completed_by_its_claimant_only(seeded):
         service.claim_task(task["id"], first)
     actions = [a.action for a in AuditEntry.select().where(AuditEntry.application == app).order_by(AuditEntry.id)]
     assert actions.count("task_claimed") == 2 and actions.count("task_released") == 1
+
+
+def test_demo_cases_for_a_newcomer_cover_the_loop_and_load_once(db, cli_runner):
+    first = cli_runner("seed", "--demo-cases")
+    assert first.exit_code == 0, first.output
+    statuses = {}
+    for app in Application.select():
+        statuses[app.status] = statuses.get(app.status, 0) + 1
+    assert statuses.get("approved", 0) >= 9 and statuses.get("refused") == 1 and statuses.get("in_review", 0) >= 3
+    lanes = {t.lane for t in HumanTask.select().where(HumanTask.state == "ready")}
+    assert {"reviewer", "approver"} <= lanes
+    assert SupervisionItem.select().where(SupervisionItem.kind == "verification").count() == 3
+    assert InspectionDraw.get().seed == 20261123
+    again = cli_runner("seed", "--demo-cases")
+    assert again.exit_code == 0 and "skipped" in again.output
+    assert Application.select().count() == sum(statuses.values())
