@@ -1,7 +1,9 @@
 """JSON API under /api/v1 for headless clients and the credit platform."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify
+import hmac
+
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from plugin.credit.codes import InvalidCode, validate_subject_code
 
@@ -36,3 +38,34 @@ def subject_tier(code):
     if subject is None:
         abort(404)
     return jsonify(effective_tier(subject).snapshot())
+
+
+def _platform_token_ok() -> bool:
+    """The credit platform's calls carry `Authorization: Bearer <XINYIPI_API_TOKEN>`."""
+    token = current_app.config.get("XINYIPI_API_TOKEN") or ""
+    given = request.headers.get("Authorization", "")
+    return bool(token) and hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
+
+@api.get("/subjects/<code>/archive")
+def subject_archive(code):
+    """A subject's credit archive (信用档案) for the credit platform: JSON, or CSV with ?format=csv.
+    Needs the platform token; without a configured token the export is off (403)."""
+    from plugin.credit import archive as credit_archive
+    if not current_app.config.get("XINYIPI_API_TOKEN"):
+        return jsonify(error="信用档案接口未启用：请配置 XINYIPI_API_TOKEN"), 403
+    if not _platform_token_ok():
+        return jsonify(error="缺少或错误的访问令牌（Authorization: Bearer …）"), 401
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "csv"):
+        return jsonify(error="format 只能是 json 或 csv"), 400
+    try:
+        data = credit_archive.archive(code)
+    except credit_archive.InvalidCode as e:
+        return jsonify(error=str(e), rule=e.rule), 400
+    except credit_archive.ArchiveNotFound:
+        abort(404)
+    if fmt == "csv":
+        return Response(credit_archive.to_csv(data), mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f"attachment; filename=credit-archive-{data['subject']['code']}.csv"})
+    return Response(credit_archive.to_json(data), mimetype="application/json")

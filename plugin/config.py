@@ -11,6 +11,7 @@ DEFAULTS = {
     "XINYIPI_MAX_UPLOAD_MB": 20,
     "XINYIPI_LOCALE": "zh_CN",
     "XINYIPI_TIMEZONE": "Asia/Shanghai",
+    "XINYIPI_API_TOKEN": None,             # the credit platform's bearer token for archive exports (off when unset)
     "XINYIPI_SUPERVISION_DAYS": 20,        # working days to verify a commitment or carry out a drawn inspection
 }
 

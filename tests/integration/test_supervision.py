@@ -396,3 +396,25 @@ def test_demo_cases_for_a_newcomer_cover_the_loop_and_load_once(db, cli_runner):
     again = cli_runner("seed", "--demo-cases")
     assert again.exit_code == 0 and "skipped" in again.output
     assert Application.select().count() == sum(statuses.values())
+
+
+def test_the_credit_platform_fetches_an_archive_with_its_token(seeded, database_url):
+    from plugin import create_app
+    app_case, subject = commitment_case(71)
+    closed = create_app({"XINYIPI_DATABASE_URL": database_url, "XINYIPI_SECRET_KEY": "t"}).test_client()
+    assert closed.get(f"/api/v1/subjects/{subject.code}/archive").status_code == 403
+    client = create_app({"XINYIPI_DATABASE_URL": database_url, "XINYIPI_SECRET_KEY": "t",
+                         "XINYIPI_API_TOKEN": "platform-secret"}).test_client()
+    url = f"/api/v1/subjects/{subject.code}/archive"
+    assert client.get(url).status_code == 401
+    assert client.get(url, headers={"Authorization": "Bearer wrong"}).status_code == 401
+    auth = {"Authorization": "Bearer platform-secret"}
+    r = client.get(url, headers=auth)
+    assert r.status_code == 200 and r.get_json()["applications"][0]["number"] == app_case.number
+    r = client.get(url + "?format=csv", headers=auth)
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    assert app_case.number in r.get_data(as_text=True)
+    assert "attachment" in r.headers["Content-Disposition"]
+    assert client.get(url + "?format=xml", headers=auth).status_code == 400
+    assert client.get("/api/v1/subjects/123/archive", headers=auth).status_code == 400
+    assert client.get("/api/v1/subjects/91460100MA5T000000/archive", headers=auth).status_code in (400, 404)
