@@ -25,8 +25,8 @@ from plugin.accounts import StaffUser
 from plugin.applications.models import APPROVED, Application
 from plugin.calendar import add_working_days
 from plugin.catalog.models import Matter
-from plugin.credit.models import SEVERE, SEVERITIES, Subject
-from plugin.credit.tiers import active_scheme_info, effective_tier, subject_with_records
+from plugin.credit.models import SEVERE, SEVERITIES, DishonestyRecord, Subject
+from plugin.credit.tiers import active_scheme_info, effective_tier
 from plugin.db import now, write_transaction
 from plugin.supervision.models import (CANCELLED, FAILED, INSPECTION, KINDS, PASSED, PENDING, VERIFICATION,
                                        InspectionDraw, SupervisionItem)
@@ -128,20 +128,23 @@ def _population(matter_code: str | None, on: _dt.date, scheme) -> list[list]:
     end = _dt.datetime.combine(on + _dt.timedelta(days=1), _dt.time()).astimezone(_dt.timezone.utc).replace(tzinfo=None)
     open_inspections = (SupervisionItem.select(SupervisionItem.application)
                         .where((SupervisionItem.kind == INSPECTION) & (SupervisionItem.state == PENDING)))
-    query = (Application.select(Application.id, Subject.code).join(Subject)
-             .switch(Application).join(Matter)
+    query = (Application.select(Application.id, Application.subject).join(Matter)
              .where((Application.status == APPROVED) & (Application.decided_at < end)
                     & Application.id.not_in(open_inspections)))
     if matter_code:
         query = query.where(Matter.code == matter_code)
-    tiers: dict[str, str] = {}
-    out = []
-    for case_id, code in query.order_by(Application.id).tuples():
-        if code not in tiers:
-            subject, records = subject_with_records(code, on)
-            tiers[code] = effective_tier(subject, on, scheme=scheme, records=records).code
-        out.append([case_id, tiers[code]])
-    return out
+    cases = list(query.order_by(Application.id).tuples())
+    subject_ids = sorted({subject_id for _id, subject_id in cases})
+    subjects, records = {}, {}
+    for chunk in range(0, len(subject_ids), 500):  # a few queries, however many cases
+        ids = subject_ids[chunk:chunk + 500]
+        subjects.update({s.id: s for s in Subject.select().where(Subject.id.in_(ids))})
+        for r in (DishonestyRecord.select().where(DishonestyRecord.subject.in_(ids) & DishonestyRecord.active_clause(on))
+                  .order_by(DishonestyRecord.start)):
+            records.setdefault(r.subject_id, []).append(r)
+    tiers = {sid: effective_tier(subjects[sid], on, scheme=scheme, records=records.get(sid, [])).code
+             for sid in subject_ids}
+    return [[case_id, tiers[subject_id]] for case_id, subject_id in cases]
 
 
 def inspector_pool() -> list[str]:

@@ -214,6 +214,12 @@ def test_an_inspection_draw_is_the_same_for_the_same_seed_and_follows_the_tier_r
     # another seed draws otherwise (at least one of a few seeds differs)
     assert any(supervision.plan(None, today, seed=s).drawn != first.drawn for s in (1, 2, 3))
 
+    # the tier that decides the ratio is the subject's effective tier on the day of the draw
+    lapsed = Application.get_by_id(ids[0])
+    add_record(lapsed.subject, "严重", reason="抽查前新增的严重失信")
+    assert dict(map(tuple, supervision.plan(None, today, seed=1).population))[lapsed.id] == "black"
+    DishonestyRecord.delete().where(DishonestyRecord.subject == lapsed.subject).execute()
+
     record = supervision.draw(None, today, "supervisor", seed=20261123)
     stored = sorted((i.application_id, i.assignee, i.tier_code) for i in record.items)
     assert stored == sorted((d.application_id, d.inspector, d.tier) for d in first.drawn)
