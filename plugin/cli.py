@@ -337,8 +337,8 @@ def tick_command():
     """Fire the timers that are due (run from cron, or use `xinyipi worker`)."""
     from plugin.applications import service
     report = service.tick()
-    click.echo(f"checked {report.checked}, fired {report.fired}, conflicts {report.conflicts}, "
-               f"errors {len(report.errors)}")
+    click.echo(f"checked {report.checked}, fired {report.fired}, revoked for breach {report.revoked}, "
+               f"conflicts {report.conflicts}, errors {len(report.errors)}")
     for error in report.errors:
         click.echo(error, err=True)
     if report.errors:

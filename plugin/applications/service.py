@@ -472,6 +472,7 @@ def release_task(task_id: str, actor: Actor, override: bool = False) -> HumanTas
 class TickReport:
     checked: int = 0
     fired: int = 0
+    revoked: int = 0
     conflicts: int = 0
     errors: list[str] = dataclasses.field(default_factory=list)
 
@@ -499,6 +500,7 @@ def _fire(app: Application, report: TickReport) -> None:
     _write_audit(rows)
     _sync_tasks(app, workflow)
     report.fired += 1
+    report.revoked += app.status == REVOKED and before != REVOKED
 
 
 def tick(limit: int = 100) -> TickReport:

@@ -146,7 +146,7 @@ def test_supplement_deadline_across_national_day_is_counted_in_working_days_and_
     assert service.get(app.number).status == "approved"
     with frozen_clock(_dt.datetime.combine(deadline + _dt.timedelta(days=1), _dt.time(9, 0), SHANGHAI)):
         report = service.tick()
-    assert (report.fired, report.errors) == (1, [])
+    assert (report.fired, report.revoked, report.errors) == (1, 1, [])
 
     case = service.get(app.number)
     assert case.status == "revoked" and "补正" in case.revocation_reason
