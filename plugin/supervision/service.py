@@ -123,13 +123,14 @@ def select(population: list[list], ratios: dict[str, float], inspectors: list[st
 
 
 def _population(matter_code: str | None, on: _dt.date, scheme) -> list[list]:
-    """Approved cases decided by the end of `on` and not under an open inspection, each with its
+    """Approved cases (licences, not credit repairs) decided by the end of `on` and not under an open inspection, each with its
     subject's effective tier on `on` (the tier decides the ratio: the riskier, the likelier)."""
     end = _dt.datetime.combine(on + _dt.timedelta(days=1), _dt.time()).astimezone(_dt.timezone.utc).replace(tzinfo=None)
     open_inspections = (SupervisionItem.select(SupervisionItem.application)
                         .where((SupervisionItem.kind == INSPECTION) & (SupervisionItem.state == PENDING)))
     query = (Application.select(Application.id, Application.subject).join(Matter)
              .where((Application.status == APPROVED) & (Application.decided_at < end)
+                    & (Application.path.is_null() | (Application.path != "repair"))  # a repair grants no licence
                     & Application.id.not_in(open_inspections)))
     if matter_code:
         query = query.where(Matter.code == matter_code)
