@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from admin import auth, processes
+from admin import archive, auth, processes, supervision, workbench
 from admin.views import register_views
 from admin import cases
 from plugin.i18n import TRANSLATIONS
@@ -26,8 +26,11 @@ def init_admin(app, admin: Admin | None = None) -> Admin:
         admin.translations_path = TRANSLATIONS
     _prefer_our_catalog()
     auth.init_app(app, admin)
+    workbench.register(admin)
     register_views(admin)
+    archive.register(admin)
     cases.register(admin)
+    supervision.register(admin)
     processes.register(admin)
     return admin
 

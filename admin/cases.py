@@ -46,13 +46,24 @@ ACTIONS = {
     "submitted": _l("提交申请"), "accepted": _l("受理"), "refused": _l("不予受理"),
     "process_started": _l("启动流程"), "task_completed": _l("办理任务"), "timer_fired": _l("期限届满"),
     "breach": _l("违约撤销"), "staff.login": _l("工作人员登录"), "staff.login_failed": _l("工作人员登录失败"),
-    "staff.logout": _l("工作人员退出"),
+    "staff.logout": _l("工作人员退出"), "task_claimed": _l("认领任务"), "task_released": _l("释放任务"),
+    "revoked": _l("撤销许可"), "dishonesty_recorded": _l("记录失信"), "tier_changed": _l("信用等级变动"),
+    "verification_opened": _l("开启告知承诺核查"), "verification_passed": _l("告知承诺核查合格"),
+    "verification_failed": _l("告知承诺核查不合格"), "inspection_drawn": _l("抽中双随机抽查"),
+    "inspection_passed": _l("双随机抽查合格"), "inspection_failed": _l("双随机抽查不合格"),
+    "records_repaired": _l("失信记录已修复"), "draft_created": _l("创建申请草稿"), "draft_discarded": _l("删除申请草稿"),
 }
 DETAIL_KEYS = {
     "task": _l("任务"), "element": _l("流程元素"), "values": _l("提交内容"), "reason": _l("理由"),
     "legal_basis": _l("依据"), "negative_list_entry": _l("负面清单条目"), "promised_days": _l("承诺时限（工作日）"),
-    "due_date": _l("承诺办结日期"), "process": _l("流程版本"),
+    "due_date": _l("承诺办结日期"), "process": _l("流程版本"), "cause": _l("原因"), "item": _l("监管事项编号"),
+    "note": _l("核查（检查）情况"), "record": _l("失信记录编号"), "records": _l("失信记录编号"),
+    "severity": _l("严重程度"), "scheme": _l("等级体系"), "from_tier": _l("原等级"), "to_tier": _l("新等级"),
+    "blacklisted": _l("严重失信主体"), "draw": _l("抽取批次"), "seed": _l("随机种子"), "inspector": _l("检查人员"),
+    "tier": _l("信用等级"), "claimed_by": _l("原认领人"),
 }
+CAUSES = {"verification": _l("告知承诺核查"), "inspection": _l("双随机抽查"), "supplement": _l("容缺补正"),
+          "breach": _l("违约失信"), "repair": _l("信用修复")}
 TASK_STATES = {"ready": _l("待办"), "completed": _l("已完成"), "cancelled": _l("已取消")}
 ACTOR_KINDS = {"staff": _l("工作人员"), "applicant": _l("申请人"), "system": _l("系统")}
 
@@ -110,7 +121,9 @@ def detail_items(detail: dict | None) -> list[tuple[str, str]]:
     """An audit row's detail as (label, text) pairs a person can read."""
     items = []
     for key, value in (detail or {}).items():
-        if isinstance(value, dict):
+        if key == "cause" and value in CAUSES:
+            text = str(CAUSES[value])
+        elif isinstance(value, dict):
             text = "；".join(f"{k}：{_plain(v)}" for k, v in value.items())
         else:
             text = _plain(value)
@@ -413,6 +426,27 @@ class ApplicationView(_JoinedView):
         flash(_("已完成“%(task)s”。", task=done), "success")
         return redirect(url_for(".case", number=app.number))
 
+    def _claim(self, number, task_id, action):
+        from admin.workbench import claim_action
+        app = self._case_or_404(number)
+        if progress.task_lane(app, task_id) is None:
+            return self._render_case(app, alert=_("办件 %(n)s 没有任务 %(id)s。", n=app.number, id=task_id), status=404)
+        done, message, status = claim_action(task_id, action)
+        if status == 403:
+            return forbidden()
+        if not done:
+            return self._render_case(app, alert=message, status=status, conflict=status == 409)
+        flash(message, "success")
+        return redirect(url_for(".case", number=app.number) + "#xyp-tasks")
+
+    @expose("/case/<number>/claim/<task_id>", methods=("POST",))
+    def claim(self, number, task_id):
+        return self._claim(number, task_id, "claim")
+
+    @expose("/case/<number>/release/<task_id>", methods=("POST",))
+    def release(self, number, task_id):
+        return self._claim(number, task_id, "release")
+
     def _render_case(self, app: Application, form_state: dict | None = None, alert: str | None = None,
                      status: int = 200, conflict: bool = False):
         app = service.get(app.number)  # fresh, after whatever happened
@@ -420,15 +454,25 @@ class ApplicationView(_JoinedView):
         today = _today()
         current, done = progress.diagram_state(app)
         tasks = service.ready_tasks(app)
+        human_tasks = progress.human_tasks(app)
+        claims = {t.task_id: t for t in human_tasks}
         for task in tasks:
             task["lane_label"] = LANES.get(task["lane"], task["lane"])
             task["mine"] = task["lane"] in STAFF_LANES and (user.role == task["lane"] or user.role == SYSADMIN)
+            row = claims.get(task["id"])
+            task["claimed_by"] = row.claimed_by if row is not None else None
+            task["claimed_at"] = fmt_time(row.claimed_at) if row is not None and row.claimed_at else ""
+            task["claimed_by_other"] = bool(task["claimed_by"]) and task["claimed_by"] != user.username
+        from admin.workbench import staff_names, who
+        from plugin.credit.models import DishonestyRecord, TierChange
+        from plugin.supervision.models import SupervisionItem
+        items = list(SupervisionItem.select().where(SupervisionItem.application == app.id).order_by(SupervisionItem.id))
+        names = staff_names([t.claimed_by for t in human_tasks] + [i.assignee for i in items])
         timeline = [dict(row, at=fmt_time(_dt.datetime.fromisoformat(row["at"])), action_label=action_label(row["action"]),
                          actor_label=describe_actor(row["actor"]), from_label=status_label(row["from"]),
                          to_label=status_label(row["to"]), items=detail_items(row["detail"]))
                     for row in service.timeline(app)]
-        human_tasks = progress.human_tasks(app)
-        names = {t.element_id: t.name for t in human_tasks}
+        names_of = {t.element_id: t.name for t in human_tasks}
         snapshot = app.tier_snapshot or {}
         scheme = next((s for s in schemes().values() if s.code == snapshot.get("scheme")), None)
         body = self.render(
@@ -436,10 +480,15 @@ class ApplicationView(_JoinedView):
             snapshot=snapshot, scheme_name=scheme.name if scheme else snapshot.get("scheme", ""),
             tier=tier_of(app.tier_code), tasks=tasks, human_tasks=human_tasks,
             timeline=timeline, materials=materials_of(app), commitments=commitments_of(app),
-            current=current, done=done, current_names=[names.get(i, i) for i in current], xml_url=url_for(".process_xml", number=app.number) if app.state is not None else None,
+            current=current, done=done, current_names=[names_of.get(i, i) for i in current], xml_url=url_for(".process_xml", number=app.number) if app.state is not None else None,
             diagram_available=_diagram_available(), form_state=form_state or {}, alert=alert, conflict=conflict,
             field_prefix=FIELD_PREFIX, paths=progress.PATHS, lanes=LANES, task_states=TASK_STATES,
             status_label=status_label, fmt_time=fmt_time, tier_badge=tier_badge, plain=_plain,
+            describe_actor=describe_actor, me=user, who=lambda u: who(u, names), supervision_items=items,
+            breach_records=list(DishonestyRecord.select().where(DishonestyRecord.case_number == app.number)
+                                .order_by(DishonestyRecord.id)) if app.revoked_at else [],
+            tier_changes=list(TierChange.select().where(TierChange.case_number == app.number)
+                              .order_by(TierChange.id)) if app.revoked_at else [],
         )
         return Response(body, status=status)
 

@@ -80,7 +80,10 @@ class DashboardView(RoleAccess, AdminIndexView):
 
     @expose("/")
     def index(self):
-        figures = dashboard_figures(business_today())
+        from admin.workbench import workload_figures
+        today = business_today()
+        figures = dashboard_figures(today)
+        work = workload_figures(today)
         cases = self._cases_view()
         status_chart = horizontal_bars([{"label": _(r["label"]), "value": r["count"], "colour": STATUS_COLOUR}
                                         for r in figures["by_status"]])
@@ -101,10 +104,15 @@ class DashboardView(RoleAccess, AdminIndexView):
             "daily": [(d["day"].isoformat(), d["count"]) for d in figures["daily"]],
         }
         return self.render(
-            "xinyipi/dashboard.html", f=figures, tables=tables, status_chart=status_chart, tier_chart=tier_chart,
+            "xinyipi/dashboard.html", f=figures, w=work, tables=tables, status_chart=status_chart, tier_chart=tier_chart,
             instant_chart=instant_chart, timing_chart=paired_bars(figures["by_path"]),
             daily_chart=column_bars(figures["daily"]), taken_colour=TAKEN_COLOUR, legal_colour=LEGAL_COLOUR,
             case_url=(lambda n: url_for("xinyipi_application.case", number=n)) if cases else None,
             overdue_url=cases.quick_filter_url("overdue") if cases else None,
             due_soon_url=cases.quick_filter_url("due_soon") if cases else None,
-            instant_rate=pct(figures["instant_rate"]))
+            instant_rate=pct(figures["instant_rate"]),
+            workbench_url=url_for("xinyipi_workbench.index") if self._has("xinyipi_workbench") else None,
+            supervision_url=url_for("xinyipi_supervision.index") if self._has("xinyipi_supervision") else None)
+
+    def _has(self, endpoint: str) -> bool:
+        return any(v.endpoint == endpoint for v in self.admin._views)
