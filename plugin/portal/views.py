@@ -31,7 +31,14 @@ ACTIONS = {
     "draft_created": _l("创建申请草稿"), "submitted": _l("提交申请"), "accepted": _l("信用核查通过，受理"),
     "refused": _l("不予受理"), "process_started": _l("进入办理流程"),
     "timer_fired": _l("期限届满"), "breach": _l("容缺材料逾期未补正，构成违约"),
+    "revoked": _l("撤销许可"), "dishonesty_recorded": _l("记入失信记录"), "tier_changed": _l("信用等级变动"),
+    "verification_opened": _l("开始告知承诺核查"), "verification_passed": _l("告知承诺核查合格"),
+    "verification_failed": _l("告知承诺核查不合格"), "inspection_drawn": _l("被抽中双随机抽查"),
+    "inspection_passed": _l("双随机抽查合格"), "inspection_failed": _l("双随机抽查不合格"),
+    "records_repaired": _l("失信记录已修复"),
 }
+#: Staff-internal steps the applicant's timeline leaves out (who holds a task is not their concern).
+INTERNAL_ACTIONS = frozenset({"task_claimed", "task_released"})
 GROUP_ORDER = (req.UPLOAD, req.OPTIONAL_UPLOAD, req.DEFER, req.COMMITMENT, req.ELICENCE, req.WAIVED)
 
 
@@ -228,7 +235,7 @@ def _own(number: str):
 def cases():
     rows = service.cases_of(current_applicant().code)
     return render_template("portal/cases.html", cases=rows, statuses=STATUSES, paths=progress.PATHS,
-                           today=progress.business_today())
+                           today=progress.business_today(), local_time=progress.local_time)
 
 
 def _upload_dir() -> str:
@@ -343,6 +350,8 @@ def discard(number):
 def _timeline(app) -> list[dict]:
     rows = []
     for row in service.timeline(app):
+        if row["action"] in INTERNAL_ACTIONS:
+            continue
         actor = row["actor"]
         if actor.startswith("applicant:"):
             who = _("申请人")
@@ -354,13 +363,35 @@ def _timeline(app) -> list[dict]:
         detail = row["detail"] or {}
         if row["action"] == "task_completed":
             text = _("完成“%(task)s”", task=detail.get("task", ""))
+        elif row["action"] == "tier_changed":
+            text = _("信用等级由“%(a)s”变为“%(b)s”", a=_tier_label(detail.get("from_tier")),
+                     b=_tier_label(detail.get("to_tier")))
         else:
             text = str(ACTIONS.get(row["action"], row["action"]))
         values = detail.get("values") or {}
+        note = detail.get("reason") or (values.get("opinion") if actor.startswith("staff:") else None)
+        if row["action"].endswith(("_passed", "_failed")) and row["action"].startswith(("verification", "inspection")):
+            note = detail.get("note")
         rows.append({"at": progress.local_time(_dt.datetime.fromisoformat(row["at"])), "who": who, "text": text,
-                     "to": STATUSES.get(row["to"]) if row["to"] else None,
-                     "note": detail.get("reason") or (values.get("opinion") if actor.startswith("staff:") else None)})
+                     "to": STATUSES.get(row["to"]) if row["to"] else None, "note": note})
     return rows
+
+
+def _tier_label(code: str | None) -> str:
+    from plugin.credit.tiers import active_scheme_info
+    try:
+        tier = active_scheme_info().tier(code) if code else None
+    except RuntimeError:
+        tier = None
+    return tier.label if tier is not None else (code or "")
+
+
+def _repairable_records(app) -> list:
+    """The applicant's own dishonesty records not yet repaired, for a credit-repair form."""
+    from plugin.credit.models import DishonestyRecord
+    return list(DishonestyRecord.select().where((DishonestyRecord.subject == app.subject_id)
+                                                & DishonestyRecord.repaired_at.is_null())
+                .order_by(DishonestyRecord.start.desc(), DishonestyRecord.id.desc()))
 
 
 @portal.get("/cases/<number>")
@@ -439,6 +470,8 @@ def task(number, task_id):
         owed = [m for m in materials.materials_of(app) if m.state in (materials.OWED, materials.SUPPLIED)]
     return render_template(
         "portal/task.html", case=app, task=found, values=values, errors=errors, alert=alert,
+        repair_records=_repairable_records(app) if any(f["id"] == "record_ids" for f in found["fields"]) else None,
+        today=progress.business_today(),
         commitment=pending, commitment_kinds=materials.COMMITMENT_KINDS,
         text_sha256=materials.text_hash(pending[1]) if pending else None, supplement=supplement, owed=owed,
         material_errors=material_errors, supplement_due=service.supplement_deadline(app),
