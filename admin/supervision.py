@@ -29,7 +29,7 @@ from plugin.catalog.models import Matter
 from plugin.credit.models import SEVERE, SEVERITIES, DishonestyRecord, Subject, TierChange
 from plugin.i18n import _, _l
 from plugin.supervision import service as supervision
-from plugin.supervision.models import (INSPECTION, KINDS, PENDING, STATES, VERIFICATION, InspectionDraw,
+from plugin.supervision.models import (KINDS, PENDING, STATES, VERIFICATION, InspectionDraw,
                                        SupervisionItem)
 
 SUPERVISION_CATEGORY = _l("批后监管")

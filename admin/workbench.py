@@ -17,7 +17,6 @@ import dataclasses
 import datetime as _dt
 from urllib.parse import urlsplit
 
-import peewee as pw
 from flask import Response, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 

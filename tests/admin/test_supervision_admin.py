@@ -297,7 +297,7 @@ def test_only_the_assigned_inspector_records_an_inspection(population, app):
     other = next(u for u in ("supervisor", "supervisor2", "supervisor3") if u != item.assignee)
     client = _client(app, other, "supervisor")
     page = client.get(f"{ITEMS}item/{item.id}/").get_data(as_text=True)
-    assert 'id="xyp-result-form"' not in page and f"指派给了" in page
+    assert 'id="xyp-result-form"' not in page and "指派给了" in page
     r = client.post(f"{ITEMS}item/{item.id}/result", data={"result": "failed", "note": "不是我的抽查"})
     assert r.status_code == 403 and "只有被指派的检查人员可以记录结果" in r.get_data(as_text=True)
     assert SupervisionItem.get_by_id(item.id).state == "pending"
