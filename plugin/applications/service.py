@@ -167,9 +167,11 @@ def _breach(app: Application, cause: str, reason: str, actor: Actor, severity: s
     app.revocation_reason = reason
     record, change = record_breach(app.subject, _today(), reason, app.number, cause, str(actor), severity or SEVERE)
     cancel_open_items(app, f"办件已撤销：{reason}")
-    return [_audit(app, actor, "dishonesty_recorded", record=record.id, severity=record.severity, reason=reason),
-            _audit(app, actor, "tier_changed", scheme=change.scheme, from_tier=change.from_code,
-                   to_tier=change.to_code, blacklisted=change.to_blacklisted, cause="breach")]
+    rows = [_audit(app, actor, "dishonesty_recorded", record=record.id, severity=record.severity, reason=reason)]
+    if change is not None:
+        rows.append(_audit(app, actor, "tier_changed", scheme=change.scheme, from_tier=change.from_code,
+                           to_tier=change.to_code, blacklisted=change.to_blacklisted, cause="breach"))
+    return rows
 
 
 def _consequences(app: Application, workflow, before: str, actor: Actor) -> list[dict]:
@@ -457,6 +459,8 @@ def release_task(task_id: str, actor: Actor, override: bool = False) -> HumanTas
     row = HumanTask.get_or_none(HumanTask.task_id == task_id)
     if row is None:
         raise NotFound(f"任务 {task_id} 不存在")
+    if row.state != "ready":
+        raise Conflict(f"任务“{row.name}”已{'完成' if row.state == 'completed' else '取消'}，无需释放")
     if row.claimed_by is None:
         return row
     if row.claimed_by != actor.id and not override:

@@ -106,8 +106,9 @@ def events(data: dict, cases: dict) -> list[dict]:
                     "matter_name": case.matter.name if case else None, "detail": detail})
 
     for a in data["applications"]:
-        add(a["submitted_at"], "application", "提交申请", a["number"], f"受理时等级 {a['tier_at_submission']}"
-            + (f"，办理路径 {a['path']}" if a["path"] else ""))
+        add(a["submitted_at"], "application", "提交申请", a["number"],
+            f"受理时等级 {_tier_label(a['tier_at_submission'])}"
+            + (f"，办理路径 {_path_label(a['path'])}" if a["path"] else ""))
         if a["decided_at"]:
             add(a["decided_at"], "decision", a["status_label"] if a["status"] != "revoked" else "准予许可",
                 a["number"], a["refusal_reason"] or "")
@@ -126,9 +127,24 @@ def events(data: dict, cases: dict) -> list[dict]:
         if s["recorded_at"] and s["state"] != "pending":
             add(s["recorded_at"], "supervision", f"{s['kind_label']}：{s['state_label']}", s["number"], s["note"] or "")
     for t in data["tier_changes"]:
-        add(t["at"], "tier_change", f"等级 {t['from']} → {t['to']}（{t['cause_label']}）", t["case_number"], t["reason"])
+        add(t["at"], "tier_change", f"等级 {_tier_label(t['from'], t['scheme'])} → {_tier_label(t['to'], t['scheme'])}"
+            f"（{t['cause_label']}）", t["case_number"], t["reason"])
     out.sort(key=lambda e: (e["at"] or "", e["kind"]))
     return out
+
+
+def _path_label(path: str) -> str:
+    from plugin.applications.progress import PATHS
+    return str(PATHS.get(path, path))
+
+
+def _tier_label(code: str | None, scheme_code: str | None = None) -> str:
+    """'橙色（orange）': the label of a tier code in its scheme (the active one when not given)."""
+    from plugin.credit.tiers import active_scheme_info, schemes
+    scheme = next((s for s in schemes().values() if s.code == scheme_code), None) if scheme_code else None
+    scheme = scheme or active_scheme_info()
+    tier = scheme.tier(code) if code else None
+    return f"{tier.label}（{code}）" if tier else (code or "—")
 
 
 def to_json(data: dict) -> str:

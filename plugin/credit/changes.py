@@ -17,7 +17,10 @@ BREACH_AUTHORITY = "信易批批后监管"
 
 
 def _change(subject: Subject, before, after, cause: str, reason: str, case_number: str | None,
-            actor: str) -> TierChange:
+            actor: str) -> TierChange | None:
+    """The change from `before` to `after`, kept; None when neither the tier nor the blacklist moved."""
+    if (before.code, before.blacklisted) == (after.code, after.blacklisted):
+        return None
     return TierChange.create(subject=subject, scheme=after.scheme, from_code=before.code, to_code=after.code,
                              from_blacklisted=before.blacklisted, to_blacklisted=after.blacklisted,
                              cause=cause, reason=reason, case_number=case_number, actor=actor)
@@ -25,8 +28,9 @@ def _change(subject: Subject, before, after, cause: str, reason: str, case_numbe
 
 def record_breach(subject: Subject, on: _dt.date, reason: str, case_number: str, cause: str,
                   actor: str, severity: str = SEVERE, authority: str = BREACH_AUTHORITY,
-                  ) -> tuple[DishonestyRecord, TierChange]:
-    """Record the dishonesty of a breach (one record per case and cause) and the tier it leaves."""
+                  ) -> tuple[DishonestyRecord, TierChange | None]:
+    """Record the dishonesty of a breach (one record per case and cause) and the tier it leaves
+    (no change is kept when the tier stays: a general record, or a subject already at the worst)."""
     if severity not in SEVERITIES:
         raise ValueError(f"失信严重程度只能是：{'、'.join(SEVERITIES)}")
     before = effective_tier(subject, on)

@@ -247,8 +247,9 @@ def test_an_inspection_is_recorded_by_its_inspector_and_a_failure_is_a_breach(se
     [rec] = DishonestyRecord.select().where(DishonestyRecord.case_number == case.number)
     assert rec.severity == "一般"
     tier = effective_tier(case.subject)
-    # a general record does not move the tier, but it is recorded and counts as a record
+    # a general record does not move the tier (so no tier change is kept), but it counts as a record
     assert tier.has_dishonesty_record and not tier.blacklisted
+    assert not TierChange.select().where(TierChange.subject == case.subject).exists()
 
 
 def test_no_supervisor_no_draw(seeded):
@@ -335,6 +336,8 @@ def test_breach_then_repair_round_trip_in_the_credit_archive(seeded):
     assert [s["state"] for s in data["supervision"]] == ["failed"]
     assert [(t["from"], t["to"], t["cause"]) for t in data["tier_changes"]] == [("orange", "black", "breach"),
                                                                                  ("black", "orange", "repair")]
+    assert any("受理时等级 橙色（orange），办理路径 告知承诺" in e["detail"] for e in data["events"])
+    assert any(e["what"].startswith("等级 橙色（orange） → 黑色（black）") for e in data["events"])
     kinds = [e["kind"] for e in data["events"]]
     for kind in ("application", "commitment", "revocation", "dishonesty", "repair", "supervision", "tier_change"):
         assert kind in kinds, kind
@@ -384,6 +387,8 @@ def test_a_claimed_task_is_completed_by_its_claimant_only(seeded):
     assert (row.state, row.claimed_by) == ("completed", "reviewer2")
     with pytest.raises(service.Conflict, match="已完成"):
         service.claim_task(task["id"], first)
+    with pytest.raises(service.Conflict, match="已完成"):
+        service.release_task(task["id"], second)
     actions = [a.action for a in AuditEntry.select().where(AuditEntry.application == app).order_by(AuditEntry.id)]
     assert actions.count("task_claimed") == 2 and actions.count("task_released") == 1
 
