@@ -187,3 +187,56 @@ def subject_import(rows: int, backend: str, out) -> dict:
           f"writing costs {parse_rate / rate:.2f}× parsing)", file=out)
     return {"rows": rows, "seconds": seconds, "rate": rate, "imported": report.imported,
             "bad": len(report.errors)}
+
+
+def inspection_draw(n: int, backend: str, out, repeat: int = 5) -> dict:
+    """A random inspection drawn over `n` approved cases of n/4 subjects (each subject's effective
+    tier computed on the day, ratios by tier, inspectors assigned), against the baseline of reading
+    the same cases' ids with one bare SQL query and drawing the same number with `random.sample`."""
+    import datetime as _dt
+
+    from plugin.applications.models import Application
+    from plugin.catalog.models import Matter
+    from plugin.credit.codes import make_credit_code
+    from plugin.credit.models import Subject, Tier, TierScheme
+    from plugin.db import database, now
+    from plugin.supervision import service as supervision
+
+    rng = random.Random(7)
+    tiers = list(Tier.select().join(TierScheme).where(TierScheme.code == "haikou"))
+    matter = Matter.select().order_by(Matter.code).first()
+    stamp = now() - _dt.timedelta(days=1)
+    first_subject = (Subject.select(Subject.id).order_by(Subject.id.desc()).scalar() or 0) + 1
+    subjects = max(1, n // 4)
+    with database.atomic():
+        for start in range(0, subjects, 1000):
+            Subject.insert_many([{"code": make_credit_code(rng), "name": f"抽查主体{i}", "kind": "organisation",
+                                  "tier": tiers[i % len(tiers)].id, "source": "bench", "created_at": stamp}
+                                 for i in range(start, min(subjects, start + 1000))]).on_conflict_ignore().execute()
+        ids = [s for (s,) in Subject.select(Subject.id).where(Subject.id >= first_subject).tuples()]
+        for start in range(0, n, 1000):
+            Application.insert_many([{
+                "number": f"BENCH{i:09d}", "matter": matter.id, "subject": ids[i % len(ids)], "status": "approved",
+                "path": "instant", "decision": "approved", "tier_code": "red", "tier_snapshot": {}, "form_data": {},
+                "version": 1, "submitted_at": stamp, "decided_at": stamp, "updated_at": stamp}
+                for i in range(start, min(n, start + 1000))]).execute()
+    today = _dt.date.today()
+
+    ours, base = [], []
+    drawn = 0
+    for i in range(repeat):
+        t = time.perf_counter()
+        plan = supervision.plan(None, today, seed=i)
+        ours.append(time.perf_counter() - t)
+        drawn = len(plan.drawn)
+        t = time.perf_counter()
+        rows = database.execute_sql("SELECT id FROM application WHERE status = 'approved' ORDER BY id").fetchall()
+        random.Random(i).sample([r[0] for r in rows], drawn)
+        base.append(time.perf_counter() - t)
+    ratio = statistics.median(ours) / statistics.median(base)
+    result = {"backend": backend, "n": n, "subjects": subjects, "drawn": drawn,
+              "p50_ms": statistics.median(ours) * 1000, "base_ms": statistics.median(base) * 1000, "ratio": ratio}
+    print(f"inspection draw {backend}: {n:,} approved cases of {subjects:,} subjects, {drawn} drawn: "
+          f"median {result['p50_ms']:.0f} ms over {repeat} draws; bare id query + random.sample "
+          f"{result['base_ms']:.1f} ms; cost {ratio:.1f}×", file=out)
+    return result

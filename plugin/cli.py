@@ -474,7 +474,9 @@ def translations_compile():
               help="time the admin's list pages with this many subjects loaded (e.g. 1000000)")
 @click.option("--admin-matters", default=3000, show_default=True, help="… and this many matters")
 @click.option("--repeat", default=20, show_default=True, help="requests timed per admin page")
-def bench_command(n, postgres_url, import_rows, admin_subjects, admin_matters, repeat):
+@click.option("--draw-cases", default=0, show_default=True,
+              help="time a random inspection drawn over this many approved cases (e.g. 100000)")
+def bench_command(n, postgres_url, import_rows, admin_subjects, admin_matters, repeat, draw_cases):
     """Benchmarks, each against a baseline run in the same process (see BENCHMARKS.md)."""
     from plugin.bench import instant_approvals, scratch_database, subject_import
     for url in [None] + ([postgres_url] if postgres_url else []):
@@ -483,6 +485,9 @@ def bench_command(n, postgres_url, import_rows, admin_subjects, admin_matters, r
                 instant_approvals(n, backend, sys.stdout)
             if import_rows:
                 subject_import(import_rows, backend, sys.stdout)
+            if draw_cases:
+                from plugin.bench import inspection_draw
+                inspection_draw(draw_cases, backend, sys.stdout)
             if admin_subjects:
                 from admin import bench as admin_bench
                 from plugin import create_app

@@ -429,3 +429,13 @@ def test_the_credit_platform_fetches_an_archive_with_its_token(seeded, database_
     assert client.get(url + "?format=xml", headers=auth).status_code == 400
     assert client.get("/api/v1/subjects/123/archive", headers=auth).status_code == 400
     assert client.get("/api/v1/subjects/91460100MA5T000000/archive", headers=auth).status_code in (400, 404)
+
+
+def test_the_draw_benchmark_prints_its_figures_against_the_baseline(seeded):
+    import io
+    from plugin.bench import inspection_draw
+    out = io.StringIO()
+    result = inspection_draw(400, "test", out, repeat=2)
+    # 100 subjects over the four Haikou tiers, 4 cases each: 100 cases a tier at 2 %, 5 %, 10 %, 30 %
+    assert (result["n"], result["subjects"], result["drawn"]) == (400, 100, 2 + 5 + 10 + 30)
+    assert result["ratio"] > 0 and "cost" in out.getvalue() and "400 approved cases" in out.getvalue()
