@@ -133,13 +133,22 @@ export async function designer(create, config) {
   });
 
   // --- load ------------------------------------------------------------------------------------
+  /** Fit the diagram, leaving the palette's width free on the left so it covers nothing. */
+  function fit() {
+    canvas.zoom('fit-viewport', 'auto');
+    const box = canvas.viewbox();
+    const palette = document.querySelector('#xyp-designer-canvas .djs-palette');
+    const room = ((palette ? palette.offsetWidth : 0) + 30) / box.scale;
+    canvas.viewbox({ x: box.x - room, y: box.y - 20 / box.scale, width: box.width + room, height: box.height + 40 / box.scale });
+  }
+
   async function load() {
     say(messages.loading);
     const response = await fetch(config.sourceUrl, { credentials: 'same-origin', headers: { Accept: 'application/xml' } });
     if (!response.ok) throw new Error('HTTP ' + response.status);
     const xml = await response.text();
     await modeler.importXML(xml);
-    canvas.zoom('fit-viewport', 'auto');
+    fit();
     state.changes = state.savedChanges = 0;
     say(state.draftId ? format(messages.saved, { id: state.draftId, verdict: verdict(state.report) }) : '');
   }
@@ -400,12 +409,12 @@ export async function designer(create, config) {
         await modeler.importXML(backup);
         throw Object.assign(error, { xypMessage: error.message });
       }
-      canvas.zoom('fit-viewport', 'auto');
+      fit();
       state.filename = data.filename || state.filename;
       state.changes = state.savedChanges + 1; // imported, not saved yet
       renderReport(null);
-      say(format(messages.imported, { name: file.name }), 'dirty');
       updateControls();
+      say(format(messages.imported, { name: file.name }), 'dirty');
     } catch (error) {
       alertError(format(messages.importFailed, { detail: error.xypMessage || error.message }));
       say('', 'info');
