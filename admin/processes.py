@@ -410,7 +410,7 @@ class ProcessesView(RoleAccess, BaseView):
     def designer_version(self, definition_id: int):
         definition = self._definition_or_404(definition_id)
         return self._designer(url_for(".version_xml", definition_id=definition.id),
-                              _("已发布版本 %(key)s v%(version)s（保存后成为新草稿，原版本不变）",
+                              _("已发布版本 %(key)s（v%(version)s）：保存后成为新草稿，原版本不变",
                                 key=definition.key, version=definition.version),
                               filename=f"{definition.key}.bpmn")
 
