@@ -7,7 +7,10 @@ Two views in the category “流程”:
   here creates, edits or deletes one (the database refuses deleting a version in use as well).
 - ``ProcessesView`` (``xinyipi_processes``, /admin/processes/): upload a ``.bpmn`` as a draft
   (``plugin.engine.drafts.ProcessDraft``), the validation report with the per-tier dry run, publish
-  to a matter, a version's detail and XML, the shipped templates.
+  to a matter, a version's detail and XML, the shipped templates, the differences between two
+  versions (/diff), and the BPMN designer (/designer/…): the bpmn-js modeler with the Camunda
+  properties panel, opened on a draft, a version, a template or a new diagram; it saves drafts
+  (JSON, with the CSRF token in ``X-CSRFToken``), shows the validation on the diagram and publishes.
 
 Process designers upload, validate and publish; every other staff role may look. The views go
 through ``plugin.engine.drafts`` / ``plugin.engine.publish`` and never touch SpiffWorkflow.
@@ -16,7 +19,8 @@ from __future__ import annotations
 
 import io
 
-from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, jsonify, redirect, request, send_file, url_for
+from flask_wtf.csrf import generate_csrf
 from flask_admin import BaseView, expose
 from jinja2 import TemplateNotFound
 from markupsafe import Markup
@@ -28,8 +32,10 @@ from admin.views import XinYiPiModelView
 from plugin.applications.models import Application
 from plugin.catalog.models import Matter
 from plugin.credit.models import Tier, TierScheme
+from plugin import assets
 from plugin.engine import drafts
-from plugin.engine.definitions import MAX_XML_BYTES
+from plugin.engine.definitions import MAX_XML_BYTES, DiagramError
+from plugin.engine.diff import PROPERTIES as DIFF_PROPERTIES, diff_xml, display as diff_display
 from plugin.engine.models import ProcessDefinition
 from plugin.engine.publish import PublishRefused
 from plugin.i18n import _, _l
@@ -41,6 +47,19 @@ VIEWER_TEMPLATE = "xinyipi/diagram.html"
 PATH_LABELS = {"instant": _l("秒批"), "tolerance": _l("容缺受理"), "commitment": _l("告知承诺"),
                "standard": _l("标准审批"), "repair": _l("信用修复")}
 DECISION_LABELS = {"approved": _l("准予"), "rejected": _l("不予"), "returned": _l("退回补正")}
+DIFF_LABELS = {"type": _l("类型"), "name": _l("名称"), "lane": _l("泳道"), "incoming": _l("来自"),
+               "outgoing": _l("去往"), "source": _l("起点"), "target": _l("终点"), "condition": _l("条件"),
+               "default": _l("默认流"), "form": _l("表单字段"), "script": _l("脚本"), "script_format": _l("脚本格式"),
+               "timer": _l("定时器"), "attached_to": _l("附着于"), "interrupting": _l("中断型"),
+               "documentation": _l("说明")}
+TYPE_LABELS = {"process": _l("流程"), "lane": _l("泳道"), "startEvent": _l("开始事件"), "endEvent": _l("结束事件"),
+               "intermediateCatchEvent": _l("中间捕获事件"), "intermediateThrowEvent": _l("中间抛出事件"),
+               "boundaryEvent": _l("边界事件"), "task": _l("任务"), "userTask": _l("用户任务"),
+               "scriptTask": _l("脚本任务"), "manualTask": _l("手工任务"), "exclusiveGateway": _l("排他网关"),
+               "parallelGateway": _l("并行网关"), "inclusiveGateway": _l("包容网关"),
+               "eventBasedGateway": _l("事件网关"), "sequenceFlow": _l("顺序流"), "subProcess": _l("子流程"),
+               "textAnnotation": _l("文字注释"), "association": _l("关联")}
+DESIGNER_JSON = ("/designer/save", "/designer/import")
 
 
 def path_label(path: str | None) -> str:
@@ -135,6 +154,10 @@ class ProcessesView(RoleAccess, BaseView):
         if not user.has_role(DESIGNERS):
             return forbidden()
         limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+        if request.path.endswith(DESIGNER_JSON):
+            return jsonify(error=_("提交的流程图过大（超过 %(kb)s KB），未保存：BPMN 文件不超过 %(max)s KB。"
+                                   "您的修改仍保留在本页。", kb=limit // 1024,
+                                   max=min(limit, MAX_XML_BYTES) // 1024)), 413
         return self._index(_("上传的内容过大（超过 %(kb)s KB），已拒绝：BPMN 文件不超过 %(max)s KB。",
                              kb=limit // 1024, max=min(limit, MAX_XML_BYTES) // 1024), status=413)
 
@@ -178,19 +201,23 @@ class ProcessesView(RoleAccess, BaseView):
         runs = report.get("runs") or []
         shown = request.args.get("run", type=int)
         done = runs[shown]["visited"] if shown is not None and 0 <= shown < len(runs) else []
-        matters = []
-        if self.may_write() and report.get("ok"):
-            matters = list(Matter.select(Matter.id, Matter.code, Matter.name, Matter.department, Matter.process)
-                           .order_by(Matter.code))
-            labels = {d.id: str(d) for d in ProcessDefinition.select(
-                ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.name, ProcessDefinition.version)
-                .where(ProcessDefinition.id.in_([m.process_id for m in matters if m.process_id]))}
-            for m in matters:
-                m.bound_label = labels.get(m.process_id, "")
+        matters = self._matters() if self.may_write() and report.get("ok") else []
         return self._page("xinyipi/processes/report.html", status=status, draft=draft, report=report,
                           active=active, stale=stale, runs=runs, shown=shown, done=done, error=error,
                           matters=matters, matter_id=matter_id,
                           xml_url=url_for(".draft_xml", draft_id=draft.id))
+
+    @staticmethod
+    def _matters() -> list:
+        """Every matter, with the label of the version it is bound to: the choices of a publication."""
+        matters = list(Matter.select(Matter.id, Matter.code, Matter.name, Matter.department, Matter.process)
+                       .order_by(Matter.code))
+        labels = {d.id: str(d) for d in ProcessDefinition.select(
+            ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.name, ProcessDefinition.version)
+            .where(ProcessDefinition.id.in_([m.process_id for m in matters if m.process_id]))}
+        for m in matters:
+            m.bound_label = labels.get(m.process_id, "")
+        return matters
 
     @expose("/drafts/<int:draft_id>/xml")
     def draft_xml(self, draft_id: int):
@@ -221,6 +248,12 @@ class ProcessesView(RoleAccess, BaseView):
     def publish(self, draft_id: int):
         user = self._writer()
         draft = self._draft_or_404(draft_id)
+        revision = request.form.get("revision")
+        if revision and revision != draft.revision:
+            return self._report_page(draft, status=409, error=_(
+                "草稿 #%(id)s 在您校验之后又被保存过（%(who)s，%(at)s UTC），未发布：请查看下面最新的校验报告后再发布。",
+                id=draft.id, who=draft.updated_by or draft.uploaded_by,
+                at=draft.updated_at.strftime("%Y-%m-%d %H:%M:%S")))
         raw = (request.form.get("matter") or "").strip()
         matter = None
         if raw:
@@ -308,6 +341,134 @@ class ProcessesView(RoleAccess, BaseView):
         draft = drafts.from_template(key, user.username)
         flash(_("已将模板 %(key)s 复制为草稿 #%(id)s。", key=key, id=draft.id), "success")
         return redirect(url_for(".draft", draft_id=draft.id))
+
+    # --- differences between versions -----------------------------------------------------------
+
+    @expose("/diff")
+    def diff(self):
+        keys = [k for (k,) in ProcessDefinition.select(ProcessDefinition.key).distinct()
+                .order_by(ProcessDefinition.key).tuples()]
+        key = request.args.get("key") or ""
+        if key not in keys:
+            key = keys[0] if keys else ""
+        versions = list(ProcessDefinition.select(ProcessDefinition.id, ProcessDefinition.key,
+                                                 ProcessDefinition.version, ProcessDefinition.published_at,
+                                                 ProcessDefinition.published_by)
+                        .where(ProcessDefinition.key == key).order_by(ProcessDefinition.version.desc()))
+        by_id = {v.id: v for v in versions}
+        a, b = request.args.get("a", type=int), request.args.get("b", type=int)
+        if b not in by_id:
+            b = versions[0].id if versions else None
+        if a not in by_id:  # the version before the new one
+            older = [v for v in versions if b is not None and v.version < by_id[b].version]
+            a = older[0].id if older else b
+        result = error = None
+        old = new = None
+        if a is not None and b is not None:
+            old, new = ProcessDefinition.get_by_id(a), ProcessDefinition.get_by_id(b)
+            try:
+                result = diff_xml(old.xml, new.xml)
+            except DiagramError as e:  # a published version always parses; say so if one does not
+                error = str(e)
+        return self._page("xinyipi/processes/diff.html", keys=keys, key=key, versions=versions, a=a, b=b,
+                          old=old, new=new, result=result, error=error, labels=DIFF_LABELS,
+                          show=diff_display, properties=DIFF_PROPERTIES,
+                          type_label=lambda t: str(TYPE_LABELS.get(t, t)))
+
+    # --- the BPMN designer ----------------------------------------------------------------------
+
+    def _designer(self, source_url: str, source_label: str, draft=None, filename: str = ""):
+        self._writer()
+        if not assets.bundle_built(assets.MODELER_FILES):
+            return self._page("xinyipi/processes/designer.html", status=503, built=False, draft=draft,
+                              source_label=source_label)
+        report = draft.report if draft is not None else None
+        return self._page(
+            "xinyipi/processes/designer.html", built=True, draft=draft, report=report,
+            source_url=source_url, source_label=source_label, filename=filename,
+            revision=draft.revision if draft is not None else "", matters=self._matters(),
+            path_labels={k: str(v) for k, v in PATH_LABELS.items()},
+            decision_labels_json={k: str(v) for k, v in DECISION_LABELS.items()},
+            limit_bytes=MAX_XML_BYTES)
+
+    @expose("/designer/new")
+    def designer_new(self):
+        return self._designer(url_for(".designer_blank"), _("新流程图"), filename="new_process.bpmn")
+
+    @expose("/designer/blank.bpmn")
+    def designer_blank(self):
+        self._writer()
+        return _xml_response(drafts.blank_diagram())
+
+    @expose("/designer/drafts/<int:draft_id>")
+    def designer_draft(self, draft_id: int):
+        draft = self._draft_or_404(draft_id)
+        return self._designer(url_for(".draft_xml", draft_id=draft.id), _("草稿 #%(id)s", id=draft.id),
+                              draft=draft, filename=draft.filename)
+
+    @expose("/designer/versions/<int:definition_id>")
+    def designer_version(self, definition_id: int):
+        definition = self._definition_or_404(definition_id)
+        return self._designer(url_for(".version_xml", definition_id=definition.id),
+                              _("已发布版本 %(key)s（v%(version)s）：保存后成为新草稿，原版本不变",
+                                key=definition.key, version=definition.version),
+                              filename=f"{definition.key}.bpmn")
+
+    @expose("/designer/templates/<key>")
+    def designer_template(self, key: str):
+        found = self._template_or_404(key)
+        return self._designer(url_for(".template_xml", key=found["key"]),
+                              _("流程模板 %(key)s（保存后成为新草稿）", key=found["key"]), filename=found["path"].name)
+
+    @expose("/designer/token")
+    def designer_token(self):
+        """A fresh CSRF token for a designer page whose token expired (e.g. after signing in again)."""
+        self._writer()
+        return jsonify(csrf_token=generate_csrf())
+
+    @expose("/designer/save", methods=["POST"])
+    def designer_save(self):
+        user = self._writer()
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict) or not isinstance(data.get("xml"), str):
+            return jsonify(error=_("请求无效：没有收到流程图（XML）。您的修改仍保留在本页。")), 400
+        draft = None
+        if data.get("draft") not in (None, ""):
+            raw = str(data["draft"])
+            draft = drafts.get(int(raw)) if raw.isdigit() and len(raw) < 10 else None
+            if draft is None:
+                return jsonify(error=_("草稿 #%(id)s 不存在（可能已被删除），未保存。您的修改仍保留在本页，可以另存为新草稿。",
+                                       id=raw[:12]), missing=True), 404
+        if data.get("as_new"):
+            draft = None
+        filename = str(data.get("filename") or "")[:200]
+        try:
+            draft = drafts.save_designed(data["xml"], user.username, draft=draft,
+                                         revision=str(data.get("revision") or ""), filename=filename)
+        except drafts.DraftConflict as e:
+            return jsonify(error=str(e), conflict=True, revision=e.draft.revision,
+                           updated_by=e.draft.updated_by), 409
+        except drafts.UploadRefused as e:
+            return jsonify(error=_("未保存：%(why)s 您的修改仍保留在本页。", why=str(e))), 400
+        report = draft.report
+        return jsonify(
+            draft=draft.id, revision=draft.revision, key=draft.key, name=draft.name, report=report,
+            message=_("已保存为草稿 #%(id)s。", id=draft.id),
+            urls={"designer": url_for(".designer_draft", draft_id=draft.id),
+                  "report": url_for(".draft", draft_id=draft.id),
+                  "publish": url_for(".publish", draft_id=draft.id)})
+
+    @expose("/designer/import", methods=["POST"])
+    def designer_import(self):
+        """Check a .bpmn file for the modeler (the upload's checks); nothing is stored."""
+        self._writer()
+        upload = request.files.get("file")
+        data = upload.read() if upload is not None else b""
+        try:
+            text = drafts.check_upload(upload.filename if upload is not None else "", data)
+        except drafts.UploadRefused as e:
+            return jsonify(error=str(e)), 400
+        return jsonify(xml=text, filename=upload.filename)
 
 
 def register(admin) -> None:

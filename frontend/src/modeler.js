@@ -8,7 +8,11 @@
  * `modeler.xypImported` is the Promise of that import ({warnings}); otherwise call
  * `modeler.importXML(…)` yourself. `options.additionalModules` (e.g. a translate module) and
  * `options.moddleExtensions` are added to ours. The camunda moddle lets the panel edit
- * `camunda:formData` fields, the user-task forms of DESIGN.md §3.6.
+ * `camunda:formData` fields, the user-task forms of DESIGN.md §3.6. `options.locale` 'zh_CN' (or
+ * 'zh') gives the palette, context pad, menus and properties panel in Chinese (./translate-zh.js).
+ * Our behaviours (./behaviors.js) keep what the panel writes what the engine reads.
+ *
+ *   XinYiPiBpmnModeler.designer(config)   the admin's designer page (./designer.js)
  */
 import BpmnModeler from 'bpmn-js/lib/Modeler';
 import {
@@ -18,6 +22,10 @@ import {
 } from 'bpmn-js-properties-panel';
 import CamundaBehaviorsModule from 'camunda-bpmn-js-behaviors/lib/camunda-platform';
 import camundaModdle from 'camunda-bpmn-moddle/resources/camunda.json';
+
+import { XinYiPiBehaviorsModule } from './behaviors';
+import { designer } from './designer';
+import { ZH_CN, translateModule } from './translate-zh';
 
 import 'bpmn-js/dist/assets/diagram-js.css';
 import 'bpmn-js/dist/assets/bpmn-js.css';
@@ -35,6 +43,12 @@ function element(value, what) {
 
 function create(container, propertiesContainer, xmlText, options) {
   options = options || {};
+  const locale = String(options.locale || '');
+  const own = [XinYiPiBehaviorsModule];
+  if (locale.startsWith('zh')) {
+    own.push(translateModule(ZH_CN));
+    element(propertiesContainer, 'properties container').classList.add('xyp-lang-zh');
+  }
   const modeler = new BpmnModeler({
     container: element(container, 'container'),
     propertiesPanel: { parent: element(propertiesContainer, 'properties container') },
@@ -43,7 +57,7 @@ function create(container, propertiesContainer, xmlText, options) {
       BpmnPropertiesProviderModule,
       CamundaPlatformPropertiesProviderModule,
       CamundaBehaviorsModule,
-    ].concat(options.additionalModules || []),
+    ].concat(own, options.additionalModules || []),
     moddleExtensions: Object.assign({ camunda: camundaModdle }, options.moddleExtensions || {}),
   });
   if (xmlText) {
@@ -52,4 +66,10 @@ function create(container, propertiesContainer, xmlText, options) {
   return modeler;
 }
 
-window.XinYiPiBpmnModeler = { create, version: 1 };
+window.XinYiPiBpmnModeler = {
+  create,
+  designer: (config) => designer(create, Object.assign({}, config, {
+    modelerOptions: Object.assign({ locale: config.locale }, config.modelerOptions || {}),
+  })),
+  version: 2,
+};

@@ -7,7 +7,9 @@ which makes an immutable `ProcessDefinition` version.
 
 `check_upload` refuses what is not a diagram file (wrong extension, empty, too large, binary,
 not UTF-8, malformed XML, DTDs and entities, not BPMN) with a Chinese message, before anything
-is stored. The BPMN designer saves through `save(xml, user, draft=…)` into the same table.
+is stored. The BPMN designer saves through `save_designed(xml, user, draft=…, revision=…)` into the
+same table, with the same checks; its `revision` (the checksum of the XML the designer started
+from) makes a stale save (another tab, another designer) a `DraftConflict` instead of an overwrite.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import peewee as pw
 from peewee import fn
 
 from plugin.db import BaseModel, ReferenceCache, database, now, write_transaction
-from plugin.engine.definitions import MAX_XML_BYTES, NSMAP, DiagramError, parse_xml
+from plugin.engine.definitions import MAX_XML_BYTES, NSMAP, DiagramError, checksum, parse_xml
 from plugin.engine.models import ProcessDefinition
 from plugin.engine.validate import Problem, Report, validate_xml
 from plugin.i18n import _
@@ -39,6 +41,7 @@ class ProcessDraft(BaseModel):
     uploaded_by = pw.CharField(max_length=100, default="", verbose_name="上传人")
     uploaded_at = pw.DateTimeField(default=now, verbose_name="上传时间")
     updated_at = pw.DateTimeField(default=now, verbose_name="更新时间")
+    updated_by = pw.CharField(max_length=100, default="", verbose_name="最后保存人")
     report_json = pw.TextField(default="{}", verbose_name="最近一次校验报告")
 
     class Meta:
@@ -52,12 +55,33 @@ class ProcessDraft(BaseModel):
     def ok(self) -> bool:
         return bool(self.report.get("ok"))
 
+    @property
+    def revision(self) -> str:
+        """The checksum of the XML as stored: what a designer's save says it started from."""
+        return revision_of(self.xml)
+
     def __str__(self):
         return f"{self.name or self.key or self.filename} #{self.id}"
 
 
 class UploadRefused(ValueError):
     """The file is not a diagram we keep; the message says why, in Chinese."""
+
+
+class DraftConflict(ValueError):
+    """The draft changed since the designer opened it: saving would overwrite someone's work."""
+
+    def __init__(self, draft: "ProcessDraft"):
+        who = draft.updated_by or draft.uploaded_by or "?"
+        at = draft.updated_at.strftime("%Y-%m-%d %H:%M:%S") if draft.updated_at else "?"
+        super().__init__(_("草稿 #%(id)s 已在您打开之后被 %(who)s 于 %(at)s（UTC）保存过（可能是另一个标签页或另一位设计人员），"
+                           "为免覆盖对方的修改，本次未保存。您的修改仍保留在本页：请先导出 .bpmn 文件备份，"
+                           "再重新打开草稿合并修改，或另存为新草稿。", id=draft.id, who=who, at=at))
+        self.draft = draft
+
+
+def revision_of(xml: str) -> str:
+    return checksum(xml)[:16]
 
 
 def check_upload(filename: str, data: bytes, limit: int = MAX_XML_BYTES) -> str:
@@ -127,12 +151,47 @@ def save(xml: str, user: str, filename: str = "", draft: ProcessDraft | None = N
     name = (data.get("name") or name)[:200]
     if draft is None:
         return ProcessDraft.create(key=key, name=name, xml=xml, filename=filename[:200],
-                                   uploaded_by=user[:100], report_json=report)
+                                   uploaded_by=user[:100], updated_by=user[:100], report_json=report)
     draft.key, draft.name, draft.xml, draft.report_json = key, name, xml, report
     draft.filename = (filename or draft.filename)[:200]
-    draft.updated_at = now()
+    draft.updated_at, draft.updated_by = now(), user[:100]
     draft.save()
     return draft
+
+
+def save_designed(xml: str, user: str, draft: ProcessDraft | None = None, revision: str | None = None,
+                  filename: str = "", limit: int = MAX_XML_BYTES) -> ProcessDraft:
+    """Keep what the BPMN designer sends: the same checks as an upload (size, encoding, DTDs and
+    entities, well-formed BPMN), then a new draft (``draft`` None) or the new content of ``draft``.
+
+    ``revision`` is the `ProcessDraft.revision` the designer's page started from; when the draft has
+    been saved since (another tab, another designer), `DraftConflict` is raised and nothing changes.
+    The report is computed before the write transaction, so a slow dry run never holds the lock.
+    """
+    name = filename or (draft.filename if draft is not None else "") or "designer.bpmn"
+    if not name.lower().endswith(EXTENSIONS):
+        name += ".bpmn"
+    text = check_upload(name, xml.encode("utf-8"), limit)
+    if draft is not None and revision != draft.revision:
+        raise DraftConflict(draft)
+    key, title = _process_head(text)
+    report = _report_json(text, name)
+    data = json.loads(report)
+    key = (data.get("process_id") or key)[:100]
+    title = (data.get("name") or title)[:200]
+    with write_transaction():
+        if draft is None:
+            return ProcessDraft.create(key=key, name=title, xml=text, filename=name[:200], uploaded_by=user[:100],
+                                       updated_by=user[:100], report_json=report)
+        current = ProcessDraft.get_or_none(ProcessDraft.id == draft.id)
+        if current is None:
+            raise UploadRefused(_("草稿 #%(id)s 已被删除，未保存。您的修改仍保留在本页，可以另存为新草稿。", id=draft.id))
+        if current.revision != revision:
+            raise DraftConflict(current)
+        current.key, current.name, current.xml, current.report_json = key, title, text, report
+        current.updated_at, current.updated_by = now(), user[:100]
+        current.save()
+        return current
 
 
 def upload(filename: str, data: bytes, user: str, limit: int = MAX_XML_BYTES) -> ProcessDraft:
@@ -154,6 +213,7 @@ def listing(limit: int = 200) -> list[ProcessDraft]:
     """The newest drafts, without their XML."""
     return list(ProcessDraft.select(ProcessDraft.id, ProcessDraft.key, ProcessDraft.name, ProcessDraft.filename,
                                     ProcessDraft.uploaded_by, ProcessDraft.uploaded_at, ProcessDraft.updated_at,
+                                    ProcessDraft.updated_by,
                                     ProcessDraft.report_json)
                 .order_by(ProcessDraft.updated_at.desc(), ProcessDraft.id.desc()).limit(limit))
 
@@ -209,3 +269,44 @@ def publish_draft(draft: ProcessDraft, publisher: str, matter=None) -> tuple[Pro
 def delete(draft: ProcessDraft) -> None:
     with database.atomic():
         draft.delete_instance()
+
+
+def blank_diagram(process_id: str | None = None, name: str = "新流程") -> str:
+    """A new diagram to start from in the designer: one pool with the lanes of DESIGN.md §3.6
+    (applicant, reviewer, approver) and a start event, with its diagram interchange."""
+    import secrets
+    process_id = process_id or f"Process_{secrets.token_hex(4)}"
+    lanes = [("applicant", "申请人（applicant）"), ("reviewer", "审查人员（reviewer）"),
+             ("approver", "审批负责人（approver）")]
+    lane_xml = "".join(
+        f'      <bpmn:lane id="Lane_{code}" name="{code}">\n'
+        f'        <bpmn:documentation>{label}</bpmn:documentation>\n'
+        + ('        <bpmn:flowNodeRef>StartEvent_Submit</bpmn:flowNodeRef>\n' if code == "applicant" else "")
+        + '      </bpmn:lane>\n' for code, label in lanes)
+    lane_di = "".join(
+        f'      <bpmndi:BPMNShape id="Lane_{code}_di" bpmnElement="Lane_{code}" isHorizontal="true">\n'
+        f'        <dc:Bounds x="190" y="{80 + 150 * i}" width="970" height="150" />\n'
+        f'      </bpmndi:BPMNShape>\n' for i, (code, _label) in enumerate(lanes))
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" xmlns:di="http://www.omg.org/spec/DD/20100524/DI" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:modeler="http://camunda.org/schema/modeler/1.0" id="Definitions_{process_id}" targetNamespace="http://bpmn.io/schema/bpmn" exporter="xinyipi" exporterVersion="1" modeler:executionPlatform="Camunda Platform" modeler:executionPlatformVersion="7.21.0">
+  <bpmn:collaboration id="Collaboration_{process_id}">
+    <bpmn:participant id="Participant_{process_id}" name="{name}" processRef="{process_id}" />
+  </bpmn:collaboration>
+  <bpmn:process id="{process_id}" name="{name}" isExecutable="true">
+    <bpmn:laneSet id="LaneSet_{process_id}">
+{lane_xml}    </bpmn:laneSet>
+    <bpmn:startEvent id="StartEvent_Submit" name="提交申请" />
+  </bpmn:process>
+  <bpmndi:BPMNDiagram id="BPMNDiagram_{process_id}">
+    <bpmndi:BPMNPlane id="BPMNPlane_{process_id}" bpmnElement="Collaboration_{process_id}">
+      <bpmndi:BPMNShape id="Participant_{process_id}_di" bpmnElement="Participant_{process_id}" isHorizontal="true">
+        <dc:Bounds x="160" y="80" width="1000" height="450" />
+      </bpmndi:BPMNShape>
+{lane_di}      <bpmndi:BPMNShape id="StartEvent_Submit_di" bpmnElement="StartEvent_Submit">
+        <dc:Bounds x="242" y="137" width="36" height="36" />
+        <bpmndi:BPMNLabel><dc:Bounds x="237" y="180" width="46" height="14" /></bpmndi:BPMNLabel>
+      </bpmndi:BPMNShape>
+    </bpmndi:BPMNPlane>
+  </bpmndi:BPMNDiagram>
+</bpmn:definitions>
+"""

@@ -137,12 +137,31 @@ def static_checks(root, report: Report) -> None:
         if not source:
             report.errors.append(Problem(owner, f"{what}为空"))
             continue
+        language = element.get("language") or ""
+        if language and language.lower() != "python":
+            report.errors.append(Problem(owner, f"{what}的语言（language）应为 python，实为 {language!r}：引擎按 Python 执行"))
+            continue
+        if "${" in source or "#{" in source:
+            report.errors.append(Problem(owner, f"{what}是 Camunda 的 JUEL 表达式（{source!r}）：信易批的{what}写 Python，"
+                                                "去掉 ${ }，例如 tier == \"red\""))
+            continue
         try:
             check_source(source, mode)
         except SyntaxError as e:
             report.errors.append(Problem(owner, f"{what}不是合法的 Python：{e.msg}（{source!r}）"))
         except UnsafeScript as e:
             report.errors.append(Problem(owner, f"{what}不安全，已拒绝：{e}（{source!r}）"))
+
+
+def script_format_checks(root, report: Report) -> None:
+    """Script tasks run as Python whatever they say: say so when the diagram claims otherwise."""
+    for task in root.iterfind(".//bpmn:scriptTask", NSMAP):
+        fmt = task.get("scriptFormat")
+        if fmt is None or not fmt.strip():
+            report.warnings.append(Problem(task.get("id"), "脚本任务没有脚本格式（scriptFormat）：引擎按 Python 执行，"
+                                                           "请填写 python（Camunda Modeler 也要求填写）"))
+        elif fmt.strip().lower() != "python":
+            report.errors.append(Problem(task.get("id"), f"脚本格式（scriptFormat）应为 python，实为 {fmt!r}：引擎按 Python 执行脚本"))
 
 
 def spec_checks(spec, report: Report) -> None:
@@ -246,6 +265,7 @@ def validate_xml(xml: str | bytes, scheme=None, filename: str | None = None,
         process = root.find("bpmn:process", NSMAP)
         report.name = process.get("name", "") if process is not None else ""
         static_checks(root, report)
+        script_format_checks(root, report)
         if report.errors:
             return report
         process_id, spec, subprocesses = parse_process(root, filename)
