@@ -228,6 +228,12 @@ export const ZH_CN = {
   'Compensation': '补偿',
   'Variable name': '变量名',
   'Variable events': '变量事件',
+  'Refers to the process variable name': '即流程变量名：须是合法的 Python 标识符，不能与 tier、matter 等内置名字重名',
+  'Start typing "${}" to create an expression.': '本系统的条件和脚本用 Python 表达式，不用 ${…}（JUEL）。',
+  'The due date as an EL expression (e.g. ${someDate}) or an ISO date (e.g. 2015-06-26T09:54:00).': '到期时间：ISO 日期（如 2026-06-26T09:54:00）。',
+  'Define the name of the variable that will contain the error code.': '保存错误代码的变量名。',
+  'Define the name of the variable that will contain the error message.': '保存错误信息的变量名。',
+  'Define the name of the variable that will contain the escalation code.': '保存升级代码的变量名。',
 };
 
 function substitute(template, replacements) {
