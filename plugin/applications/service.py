@@ -290,25 +290,13 @@ def _acceptance(app: Application, workflow, actor: Actor, from_status: str | Non
 def apply(matter_code: str, applicant_code: str, data: dict | None = None,
           actor: Actor | None = None) -> Application:
     """Submit an application: credit check, negative list, then start the matter's process."""
-    try:
-        code, _kind = validate_subject_code(applicant_code)
-    except InvalidCode as e:
-        raise ApplicationError(f"申请人证件号码无效：{e}") from None
-    today = business_now().astimezone().date()
-    subject, records = subject_with_records(code, today)
-    if subject is None:
-        raise NotFound(f"申请人 {code} 不在信用主体库中，请先完成身份核验")
-    facts = matter_facts(matter_code)
-    if facts is None:
-        raise NotFound(f"事项 {matter_code} 不存在")
-    if facts.status != PUBLISHED:
-        raise ApplicationError(f"事项“{facts.name}”未发布（状态：{dict(MATTER_STATUSES)[facts.status]}），暂不受理")
-    if facts.process_id is None:
-        raise ApplicationError(f"事项“{facts.name}”尚未绑定办理流程，暂不受理")
+    code = _valid_code(applicant_code)
+    today = _today()
+    subject, tier = _credit(code, today)
+    facts = _open_facts(matter_code)
     actor = actor or Actor.applicant(code)
 
     scheme = active_scheme_info()
-    tier = effective_tier(subject, today, scheme=scheme, records=records)
     snapshot = tier.snapshot()
     promised = facts.promised_days_for(scheme.tier(tier.code).id)
     app = Application(number=_number(), matter=facts.id, subject=subject, process=facts.process_id,
