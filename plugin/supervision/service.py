@@ -23,6 +23,7 @@ import secrets
 
 from plugin.accounts import StaffUser
 from plugin.applications.models import APPROVED, Application
+from plugin.applications.progress import business_today
 from plugin.calendar import add_working_days
 from plugin.catalog.models import Matter
 from plugin.credit.models import SEVERE, SEVERITIES, DishonestyRecord, Subject
@@ -46,11 +47,6 @@ def supervision_days() -> int:
     return DEFAULT_DAYS
 
 
-def _today() -> _dt.date:
-    from plugin.engine.scripting import business_now
-    return business_now().astimezone().date()
-
-
 # --------------------------------------------------------------------------------------------
 # verification of notification-commitments (告知承诺核查)
 # --------------------------------------------------------------------------------------------
@@ -61,7 +57,7 @@ def open_verification(app: Application) -> SupervisionItem:
     if found is not None:
         return found
     return SupervisionItem.create(kind=VERIFICATION, application=app.id, tier_code=app.tier_code,
-                                  due_date=add_working_days(_today(), supervision_days()))
+                                  due_date=add_working_days(business_today(), supervision_days()))
 
 
 def cancel_open_items(app: Application, reason: str) -> int:
