@@ -115,8 +115,52 @@ def spec_to_json(spec, subprocesses) -> str:
                       ensure_ascii=False)
 
 
+# Keys of a serialized spec whose values the engine evaluates, and how (eval or exec).
+EXPRESSION_KEYS = {"condition": "eval", "expression": "eval", "cardinality": "eval",
+                   "completion_condition": "eval", "script": "exec", "prescript": "exec", "postscript": "exec"}
+MAX_TASK_SPECS = 2_000
+
+
+def expression_problems(spec_json) -> list[tuple[str | None, str]]:
+    """(element id, problem) for every expression of a serialized spec that is not in the diagram
+    language. Run on every spec as it is published and again whenever a stored one is loaded,
+    so a tampered `process_definition` row never runs."""
+    from plugin.engine.scripting import UnsafeScript, check_source
+    data = json.loads(spec_json) if isinstance(spec_json, str) else spec_json
+    problems = []
+    stack = [(data, None)]
+    while stack:
+        node, element = stack.pop()
+        if isinstance(node, dict):
+            element = node.get("bpmn_id") or element
+            for key, value in node.items():
+                mode = EXPRESSION_KEYS.get(key)
+                if mode and isinstance(value, str) and value.strip():
+                    try:
+                        check_source(value if mode == "exec" else value.strip(), mode)
+                    except SyntaxError as e:
+                        problems.append((element, f"表达式不是合法的 Python：{e.msg}（{value[:200]!r}）"))
+                    except UnsafeScript as e:
+                        problems.append((element, f"表达式不安全，已拒绝：{e}（{value[:200]!r}）"))
+                elif isinstance(value, (dict, list)):
+                    stack.append((value, element))
+        elif isinstance(node, list):
+            stack.extend((item, element) for item in node)
+    return problems
+
+
 def spec_from_json(text: str):
+    """The spec pair stored as `text`, refused (DiagramError) when any expression in it is not in
+    the diagram language or it is larger than any diagram validation lets through."""
     data = json.loads(text)
+    problems = expression_problems(data)
+    if problems:
+        element, message = problems[0]
+        raise DiagramError(f"存储的流程未通过安全检查，拒绝运行：{message}", element)
+    count = len(data["spec"].get("task_specs", {})) + sum(len(s.get("task_specs", {}))
+                                                          for s in data["subprocess_specs"].values())
+    if count > MAX_TASK_SPECS:
+        raise DiagramError(f"存储的流程过大（{count} 个任务规格），拒绝运行")
     spec = _registry.restore(data["spec"])
     subprocesses = {k: _registry.restore(v) for k, v in data["subprocess_specs"].items()}
     return spec, subprocesses
