@@ -24,10 +24,10 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from admin.filters import FreshOptions, data_options, departments
 from admin.formats import DETAIL_FORMATTERS, LIST_FORMATTERS
-from admin.auth import (ALL_STAFF, APPROVER, CATALOG_ADMIN, REVIEWER, SUPERVISOR, SYSADMIN,
+from admin.auth import (ALL_STAFF, APPROVER, CATALOG_ADMIN, PROCESS_DESIGNER, REVIEWER, SUPERVISOR, SYSADMIN,
                         RoleAccess, current_staff)
 from plugin.accounts import StaffUser
-from plugin.applications.models import AuditEntry
+from plugin.applications.models import AuditEntry, Incident
 from plugin.calendar import CalendarDay
 from plugin.catalog.models import (Material, MaterialRequirement, Matter, MatterTierLimit, NegativeListEntry)
 from plugin.credit.codes import InvalidCode, validate_subject_code
@@ -665,6 +665,35 @@ class StaffUserView(XinYiPiModelView):
         return False
 
 
+# ---------------------------------------------------------------------------------------------
+# incidents: diagrams that failed while a case ran (the case was left unchanged)
+# ---------------------------------------------------------------------------------------------
+class IncidentView(XinYiPiModelView):
+    """Read-only: incidents are written by the engine; staff mark them handled."""
+
+    roles = ALL_STAFF
+    write_roles = frozenset({PROCESS_DESIGNER})
+    allow_create = allow_edit = allow_delete = False
+    column_list = ("created_at", "operation", "application", "matter", "process", "element_id", "message",
+                   "occurrences", "last_at", "resolved_at", "resolved_by")
+    column_default_sort = ("created_at", True)
+    column_filters = ("operation", "element_id", "resolved_at")
+    column_searchable_list = ("message", "element_id", "subject_code")
+    column_formatters = {"operation": lambda v, c, m, n: m.operation_label}
+    extra_labels = {"operation": _l("操作")}
+
+    @action("resolve", _l("标记为已处理"), _l("确定将所选流程异常标记为已处理吗？"))
+    def action_resolve(self, ids):
+        if not self.may_write():
+            flash(_("您的角色无权处理流程异常。"), "error")
+            return
+        from plugin.applications import incidents
+        user = current_staff()
+        count = incidents.resolve([int(i) for i in ids], user.username if user else "system")
+        audit("incident.resolve", ids=[int(i) for i in ids])
+        flash(_("已将 %(count)s 条流程异常标记为已处理。", count=count), "success")
+
+
 VIEWS = [
     (MatterView, Matter, _l("事项"), CATALOG),
     (MaterialView, Material, _l("材料目录"), CATALOG),
@@ -674,6 +703,7 @@ VIEWS = [
     (SubjectView, Subject, _l("信用主体"), CREDIT),
     (DishonestyRecordView, DishonestyRecord, _l("失信记录"), CREDIT),
     (StaffUserView, StaffUser, _l("工作人员"), SYSTEM),
+    (IncidentView, Incident, _l("流程异常"), SYSTEM),
 ]
 
 

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as _dt
 import secrets
 
+from plugin.applications import incidents
 from plugin.applications import materials as _materials
 from plugin.applications.models import (APPROVED, DRAFT, FINAL, IN_REVIEW, REFUSED, REJECTED, RETURNED,
                                         REVOKED, SUBMITTED, ACCEPTED, Application, AuditEntry, HumanTask)
@@ -23,7 +24,7 @@ from plugin.credit.codes import InvalidCode, validate_subject_code
 from plugin.credit.tiers import active_scheme_info, effective_tier, subject_with_records
 from plugin.db import PreparedInsert, database, is_postgres, now, write_transaction
 from plugin.engine import forms, runtime
-from plugin.engine.definitions import specs
+from plugin.engine.definitions import DiagramError, specs
 from plugin.engine.scripting import business_now
 
 
@@ -263,8 +264,13 @@ def _refusal(app: Application, actor: Actor, closure, from_status: str | None) -
 
 def _started_workflow(facts, subject, tier, snapshot: dict, today):
     """The matter's process started for `subject` with its credit, and run to its first wait."""
+    try:
+        spec_pair = specs.for_id(facts.process_id)
+    except DiagramError as e:
+        incidents.record("start", str(e), matter_id=facts.id, process_id=facts.process_id, subject_code=subject.code)
+        raise ApplicationError(f"事项“{facts.name}”的办理流程未通过安全检查，申请未提交：{e}") from None
     workflow = runtime.new_workflow(
-        specs.for_id(facts.process_id),
+        spec_pair,
         {"tier": tier.code, "tier_rank": tier.rank, "blacklisted": tier.blacklisted,
          "has_dishonesty_record": tier.has_dishonesty_record,
          "applicant": {"code": subject.code, "name": subject.name, "kind": subject.kind},
@@ -273,6 +279,7 @@ def _started_workflow(facts, subject, tier, snapshot: dict, today):
     try:
         runtime.run_engine(workflow)
     except runtime.EngineError as e:
+        incidents.record("start", str(e), matter_id=facts.id, process_id=facts.process_id, subject_code=subject.code)
         raise ApplicationError(f"事项“{facts.name}”的办理流程出错，申请未提交：{e}") from None
     return workflow
 
@@ -336,7 +343,12 @@ def get(number: str) -> Application:
 def load_workflow(app: Application):
     if app.state is None:
         raise ApplicationError(f"办件 {app.number} 没有流程状态（{app.status_label}）")
-    return runtime.load_state(specs.for_id(app.process_id), app.state, *_credit_context(app.tier_snapshot))
+    try:
+        spec_pair = specs.for_id(app.process_id)
+    except DiagramError as e:
+        incidents.record("load", str(e), application=app)
+        raise ApplicationError(f"办件 {app.number} 的流程未通过安全检查，未执行：{e}") from None
+    return runtime.load_state(spec_pair, app.state, *_credit_context(app.tier_snapshot))
 
 
 def ready_tasks(app: Application) -> list[dict]:
@@ -388,6 +400,7 @@ def complete_task(number: str, task_id: str, values: dict, actor: Actor,
     try:
         runtime.complete_human_task(workflow, task, clean)
     except runtime.EngineError as e:
+        incidents.record("task", str(e), application=app)
         raise ApplicationError(f"办理“{name}”时流程出错，未保存：{e}") from None
     with write_transaction():
         before = app.status
@@ -525,6 +538,8 @@ def _tick_one(app: Application, report: TickReport, transaction) -> None:
     except Conflict:
         report.conflicts += 1
     except (runtime.EngineError, ApplicationError) as e:
+        if isinstance(e, runtime.EngineError):
+            incidents.record("timer", str(e), application=app)
         report.errors.append(f"{app.number}: {e}")
 
 
