@@ -7,37 +7,16 @@ import os
 
 import pytest
 
-from helpers import demo_code, matter_with
+from helpers import demo_code, diagram, matter_with, script_diagram, store_unchecked
 from plugin.applications import service
 from plugin.applications.models import Application, Incident
 from plugin.engine import isolation
-from plugin.engine.definitions import checksum, parse_process, parse_xml, spec_to_json
+from plugin.engine.definitions import parse_process, parse_xml
 from plugin.engine.models import ProcessDefinition
 from plugin.engine.validate import validate_xml
-from test_process_validation import diagram, gateway_diagram
+from test_process_validation import gateway_diagram
 
 SECRET = "xinyipi-secret-that-no-diagram-may-read"
-
-
-def script_diagram(script: str, process_id: str = "probe") -> str:
-    """start → script task `Script_Evil` (the attack) → a script that decides → end."""
-    from xml.sax.saxutils import escape
-    return diagram(f"""
-    <bpmn:startEvent id="Start_1"/>
-    <bpmn:sequenceFlow id="F1" sourceRef="Start_1" targetRef="Script_Evil"/>
-    <bpmn:scriptTask id="Script_Evil" scriptFormat="python"><bpmn:script>{escape(script)}</bpmn:script></bpmn:scriptTask>
-    <bpmn:sequenceFlow id="F2" sourceRef="Script_Evil" targetRef="Script_Decide"/>
-    <bpmn:scriptTask id="Script_Decide" scriptFormat="python"><bpmn:script>decision = "approved"
-path = "instant"</bpmn:script></bpmn:scriptTask>
-    <bpmn:sequenceFlow id="F3" sourceRef="Script_Decide" targetRef="End_1"/>
-    <bpmn:endEvent id="End_1" name="结束"/>""", process_id=process_id)
-
-
-def store_unchecked(xml: str, key: str = "tampered") -> ProcessDefinition:
-    """Put a diagram into storage the way a tampered database would: no validation at all."""
-    _, spec, subs = parse_process(parse_xml(xml))
-    return ProcessDefinition.create(key=key, version=99, name="tampered", xml=xml, checksum=checksum(xml),
-                                    spec_json=spec_to_json(spec, subs), tier_paths_json="{}")
 
 
 # The verified escape of the issue, and its relatives: every one reaches str.format, a dunder, a
