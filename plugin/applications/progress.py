@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 
-from SpiffWorkflow.util.task import TaskState
 
 from plugin.applications import service
 from plugin.applications.models import ACCEPTED, IN_REVIEW, SUBMITTED, Application, HumanTask
@@ -50,14 +49,7 @@ def _current(workflow) -> list[str]:
 
 
 def _completed(workflow) -> list[str]:
-    if workflow is None:
-        return []
-    ids: list[str] = []
-    for task in workflow.get_tasks(state=TaskState.COMPLETED):
-        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
-        if bpmn_id and bpmn_id not in ids:
-            ids.append(bpmn_id)
-    return ids
+    return runtime.completed_element_ids(workflow) if workflow is not None else []
 
 
 def current_element_ids(app: Application) -> list[str]:

@@ -700,21 +700,11 @@ def draft_form():
     validation as the diagrams' forms applies."""
     global _DRAFT_FORM
     if _DRAFT_FORM is None:
-        from types import SimpleNamespace
-        from SpiffWorkflow.camunda.specs.user_task import Form
-
-        def field(id, label, required, minlength=None, maxlength=None):
-            rules = [{"name": "required", "config": "true"}] if required else []
-            rules += [{"name": n, "config": str(v)} for n, v in (("minlength", minlength), ("maxlength", maxlength))
-                      if v is not None]
-            return {"id": id, "label": label, "type": "string", "default_value": None, "properties": [],
-                    "validation": rules}
-
-        _DRAFT_FORM = SimpleNamespace(form=Form({"key": "draft", "fields": [
-            field("contact_name", "经办人姓名", True, 2, 50),
-            field("contact_phone", "联系电话", True, 7, 20),
-            field("description", "申请说明", False, None, 500),
-        ]}))
+        _DRAFT_FORM = forms.form_holder("draft", [
+            {"id": "contact_name", "label": "经办人姓名", "required": True, "minlength": 2, "maxlength": 50},
+            {"id": "contact_phone", "label": "联系电话", "required": True, "minlength": 7, "maxlength": 20},
+            {"id": "description", "label": "申请说明", "required": False, "maxlength": 500},
+        ])
     return _DRAFT_FORM
 
 

@@ -93,6 +93,22 @@ def fields_of(task_spec) -> list[Field]:
     return out
 
 
+def form_holder(key: str, fields: list[dict]):
+    """Something `fields_of` reads like a user task: a Camunda form built from plain field dicts
+    ({"id", "label", "type", "required", "minlength", "maxlength"}), for forms that are not in a
+    diagram (the application form of a draft)."""
+    from types import SimpleNamespace
+
+    from SpiffWorkflow.camunda.specs.user_task import Form
+
+    def field(spec: dict) -> dict:
+        rules = [{"name": "required", "config": "true"}] if spec.get("required") else []
+        rules += [{"name": n, "config": str(spec[n])} for n in ("minlength", "maxlength") if spec.get(n) is not None]
+        return {"id": spec["id"], "label": spec["label"], "type": spec.get("type", "string"), "default_value": None,
+                "properties": [], "validation": rules}
+    return SimpleNamespace(form=Form({"key": key, "fields": [field(f) for f in fields]}))
+
+
 def describe(task_spec) -> list[dict]:
     return [f.as_dict() for f in fields_of(task_spec)]
 

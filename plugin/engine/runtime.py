@@ -209,6 +209,16 @@ def fire_timers(workflow: BpmnWorkflow) -> None:
     run_engine(workflow)
 
 
+def completed_element_ids(workflow: BpmnWorkflow) -> list[str]:
+    """BPMN ids of the steps the case has been through, in the order they completed."""
+    ids: list[str] = []
+    for task in workflow.get_tasks(state=TaskState.COMPLETED):
+        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+        if bpmn_id and bpmn_id not in ids:
+            ids.append(bpmn_id)
+    return ids
+
+
 def current_element_ids(workflow: BpmnWorkflow) -> list[str]:
     """BPMN ids of the steps the case is at (ready or waiting), for highlighting the diagram."""
     ids = []
