@@ -32,6 +32,7 @@ from plugin.calendar import CalendarDay
 from plugin.catalog.models import (Material, MaterialRequirement, Matter, MatterTierLimit, NegativeListEntry)
 from plugin.credit.codes import InvalidCode, validate_subject_code
 from plugin.credit.models import DishonestyRecord, Subject, Tier, TierScheme
+from plugin import clock
 from plugin.db import ReferenceCache, database, now
 from plugin.i18n import _, _l
 
@@ -228,7 +229,7 @@ class OnNegativeListFilter(filters.BasePeeweeFilter):
         super().__init__(column, name, options=(("1", _l("是")), ("0", _l("否"))))
 
     def apply(self, query, value):
-        today = _dt.date.today()
+        today = clock.today()
         active = (NegativeListEntry.select(NegativeListEntry.matter)
                   .where((NegativeListEntry.effective_from <= today)
                          & (NegativeListEntry.effective_to.is_null() | (NegativeListEntry.effective_to >= today))))
@@ -351,7 +352,7 @@ class MaterialView(XinYiPiModelView):
 
 
 def _entry_state(view, context, model, name):
-    today = _dt.date.today()
+    today = clock.today()
     if model.effective_from > today:
         return _("未生效")
     if model.effective_to is not None and model.effective_to < today:
@@ -383,7 +384,7 @@ class NegativeListView(XinYiPiModelView):
         if not self.may_write():
             flash(_("您的角色无权修改负面清单。"), "error")
             return
-        today = _dt.date.today()
+        today = clock.today()
         with database.atomic():
             for entry in NegativeListEntry.select().where(NegativeListEntry.id.in_([int(i) for i in ids])):
                 if entry.effective_to is None or entry.effective_to > today:
@@ -549,7 +550,7 @@ class SubjectView(XinYiPiModelView):
         rows = list(rows)
         if rows:
             from plugin.credit.tiers import active_scheme_info, effective_tier
-            today = _dt.date.today()
+            today = clock.today()
             records = {}
             for r in (DishonestyRecord.select().where(
                     DishonestyRecord.subject.in_([s.id for s in rows]) & DishonestyRecord.active_clause(today))):
@@ -574,7 +575,7 @@ class SubjectView(XinYiPiModelView):
 
 
 def _record_state(view, context, model, name):
-    today = _dt.date.today()
+    today = clock.today()
     if model.repaired_at:
         return _("已修复")
     if model.end is not None and model.end < today:
@@ -613,7 +614,7 @@ class DishonestyRecordView(XinYiPiModelView):
         if not self.may_write():
             flash(_("您的角色无权修改失信记录。"), "error")
             return
-        today = _dt.date.today()
+        today = clock.today()
         changed = 0
         with database.atomic():
             for record in DishonestyRecord.select().where(DishonestyRecord.id.in_([int(i) for i in ids])):

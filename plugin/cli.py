@@ -9,6 +9,8 @@ import warnings
 import click
 from flask.cli import AppGroup, ScriptInfo
 
+from plugin import clock
+
 cli = AppGroup("xinyipi", help="信易批 xinyipi: credit-tiered approval on SpiffWorkflow.")
 
 
@@ -434,7 +436,7 @@ def worker_command(interval, once):
     while True:
         report = service.tick()
         if report.fired or report.errors:
-            click.echo(f"{_dt.datetime.now():%Y-%m-%d %H:%M:%S} fired {report.fired}, errors {len(report.errors)}")
+            click.echo(f"{clock.now():%Y-%m-%d %H:%M:%S} fired {report.fired}, errors {len(report.errors)}")
         for error in report.errors:
             click.echo(error, err=True)
         if once:

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as _dt
 import secrets
 
+from plugin import clock
 from plugin.applications import incidents
 from plugin.applications import materials as _materials
 from plugin.applications.models import (APPROVED, DRAFT, FINAL, IN_REVIEW, REFUSED, REJECTED, RETURNED,
@@ -25,7 +26,6 @@ from plugin.credit.tiers import active_scheme_info, effective_tier, subject_with
 from plugin.db import PreparedInsert, database, is_postgres, now, write_transaction
 from plugin.engine import forms, runtime
 from plugin.engine.definitions import DiagramError, specs
-from plugin.engine.scripting import business_now
 
 
 class ApplicationError(Exception):
@@ -67,7 +67,7 @@ class Actor:
 
 
 def _number() -> str:
-    return f"XYP{business_now():%Y%m%d}{secrets.token_hex(4).upper()}"
+    return f"XYP{clock.now():%Y%m%d}{secrets.token_hex(4).upper()}"
 
 
 def _credit_context(snapshot: dict) -> tuple[dict, int]:
@@ -570,12 +570,8 @@ class CommitmentChanged(ApplicationError):
     """The commitment's text changed after the applicant read it: they must read it again."""
 
 
-def _local_date(utc_naive: _dt.datetime) -> _dt.date:
-    return utc_naive.replace(tzinfo=_dt.timezone.utc).astimezone().date()
-
-
-def _today() -> _dt.date:
-    return business_now().astimezone().date()
+_local_date = clock.local_date
+_today = clock.today
 
 
 def _valid_code(applicant_code: str) -> str:

@@ -16,6 +16,7 @@ import json
 from plugin.credit.codes import InvalidCode, validate_subject_code
 from plugin.credit.models import DishonestyRecord, Subject, TierChange
 from plugin.credit.tiers import effective_tier
+from plugin.db import now
 
 FORMAT_VERSION = 1
 CSV_COLUMNS = ("时间", "类别", "事件", "办件编号", "事项编码", "事项名称", "详情")
@@ -84,7 +85,7 @@ def archive(code: str, on: _dt.date | None = None) -> dict:
 
     result = {
         "format": "xinyipi.credit-archive", "format_version": FORMAT_VERSION,
-        "generated_at": _iso(_dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)),
+        "generated_at": _iso(now()),
         "subject": {"code": subject.code, "name": subject.name, "kind": subject.kind},
         "tier": {"scheme": tier.scheme, "code": tier.code, "label": tier.label, "blacklisted": tier.blacklisted,
                  "has_dishonesty_record": tier.has_dishonesty_record, "reasons": list(tier.reasons)},

@@ -7,15 +7,13 @@ host provides; `SET_BY_DIAGRAM` what a diagram sets. The admin's designer guide 
 """
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import datetime as _dt
-from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from plugin import clock
 from plugin.engine import isolation
 from plugin.engine.sandbox import (LimitExceeded, Sandbox, ScriptFailure, UnsafeScript,
                                    check_source as _check_source)
@@ -33,21 +31,12 @@ __all__ = ["DATA_NAMES", "FUNCTIONS", "PROVIDED", "SET_BY_DIAGRAM", "DECISIONS",
            "ScriptFailure", "LimitExceeded", "check_source", "script_engine", "business_now", "frozen_clock",
            "working_days"]
 
-_clock: contextvars.ContextVar[_dt.datetime | None] = contextvars.ContextVar("xinyipi_clock", default=None)
-
-
 def business_now() -> _dt.datetime:
-    """Now, as an aware datetime; `frozen_clock` sets it for imports of past cases and tests."""
-    return _clock.get() or _dt.datetime.now(_dt.timezone.utc)
+    """Now, as an aware datetime in the business zone (`plugin.clock`)."""
+    return clock.now()
 
 
-@contextlib.contextmanager
-def frozen_clock(moment: _dt.datetime):
-    token = _clock.set(moment if moment.tzinfo else moment.replace(tzinfo=_dt.timezone.utc))
-    try:
-        yield
-    finally:
-        _clock.reset(token)
+frozen_clock = clock.frozen
 
 
 def tier_at_least_for(scheme_ranks: dict[str, int], rank: int):
@@ -59,15 +48,14 @@ def tier_at_least_for(scheme_ranks: dict[str, int], rank: int):
 
 
 def working_days(n) -> str:
-    """ISO timestamp (Asia/Shanghai) at the end of the n-th working day from now."""
+    """ISO timestamp (business zone) at the end of the n-th working day from now."""
     from plugin.calendar import add_working_days_from
     if isinstance(n, bool) or not isinstance(n, (int, str)) or not str(n).strip().lstrip("-").isdigit():
         raise ScriptFailure(f"working_days 的参数须是工作日数（整数），实为 {n!r}")
     days = int(n)
     if not 0 <= days <= MAX_WORKING_DAYS:
         raise ScriptFailure(f"working_days 的参数须在 0 到 {MAX_WORKING_DAYS} 之间，实为 {days}")
-    moment = business_now().astimezone(ZoneInfo("Asia/Shanghai"))
-    return add_working_days_from(moment, days).isoformat()
+    return add_working_days_from(clock.now(), days).isoformat()
 
 
 # The registry of what a diagram may call: name → (factory given the scheme's ranks and the

@@ -3,6 +3,7 @@ describe (tables, columns with their types and nullability, indexes, foreign key
 PostgreSQL. A model changed without a migration, or a migration that drifts, fails here."""
 from __future__ import annotations
 
+import os
 import uuid
 
 import peewee as pw
@@ -43,17 +44,20 @@ def _schema(database: pw.Database) -> dict:
 @pytest.fixture
 def second_database(backend, tmp_path):
     """Another empty database on the same backend."""
-    from conftest import POSTGRES_URL, _pg_admin, _pg_url
     if backend == "sqlite":
         yield dbmod.open_database(f"sqlite:///{tmp_path}/models.db")
         return
+    import psycopg
+    from urllib.parse import urlsplit, urlunsplit
+    server = os.environ["XINYIPI_TEST_POSTGRES_URL"]
     name = f"xyt_models_{uuid.uuid4().hex[:10]}"
-    _pg_admin(f"CREATE DATABASE {name}")
-    database = dbmod.open_database(_pg_url(name))
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    database = dbmod.open_database(urlunsplit(urlsplit(server)._replace(path=f"/{name}")))
     yield database
     database.close()
-    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    assert POSTGRES_URL
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.mark.postgres
