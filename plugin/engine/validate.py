@@ -225,7 +225,7 @@ def spec_checks(spec, report: Report) -> None:
             report.errors.append(Problem(element_id, message))
     for task_spec in spec.task_specs.values():
         bpmn_id = getattr(task_spec, "bpmn_id", None)
-        if isinstance(task_spec, (ExclusiveGateway, InclusiveGateway)) and task_spec.default_task_spec is None:
+        if isinstance(task_spec, (ExclusiveGateway, InclusiveGateway)) and getattr(task_spec, "default_task_spec", None) is None:
             report.warnings.append(Problem(bpmn_id, "网关没有默认流：条件须覆盖每个信用等级（见试运行）"))
         if isinstance(task_spec, ExclusiveGateway):
             conditional = [c for c, _ in task_spec.cond_task_specs if c is not None]
