@@ -34,6 +34,7 @@ from plugin.credit.models import Subject
 from plugin.credit.tiers import active_scheme_info, schemes
 from plugin.engine.forms import FormErrors
 from plugin.engine.validate import LANES
+from plugin.headers import diagram_response
 from plugin.i18n import _, _l
 
 CASES_CATEGORY, SYSTEM_CATEGORY = _l("办件"), _l("系统")
@@ -393,8 +394,7 @@ class ApplicationView(_JoinedView):
         xml = progress.process_xml(self._case_or_404(number))
         if xml is None:
             abort(404)
-        return Response(xml, mimetype="application/xml",
-                        headers={"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"})
+        return diagram_response(xml, f"{number}.bpmn")
 
     @expose("/case/<number>/task/<task_id>", methods=("POST",))
     def complete(self, number, task_id):

@@ -17,9 +17,7 @@ through ``plugin.engine.drafts`` / ``plugin.engine.publish`` and never touch Spi
 """
 from __future__ import annotations
 
-import io
-
-from flask import abort, current_app, flash, jsonify, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, jsonify, redirect, request, url_for
 from flask_wtf.csrf import generate_csrf
 from flask_admin import BaseView, expose
 from jinja2 import TemplateNotFound
@@ -33,6 +31,7 @@ from plugin.applications.models import Application
 from plugin.catalog.models import Matter
 from plugin.credit.models import Tier, TierScheme
 from plugin import assets
+from plugin.headers import diagram_response
 from plugin.engine import drafts
 from plugin.engine.definitions import MAX_XML_BYTES, DiagramError
 from plugin.engine.diff import PROPERTIES as DIFF_PROPERTIES, diff_xml, display as diff_display
@@ -67,18 +66,6 @@ def path_label(path: str | None) -> str:
         return "—"
     label = PATH_LABELS.get(path)
     return f"{label}（{path}）" if label else path
-
-
-def _xml_response(xml: str, download_name: str | None = None, etag: str | None = None):
-    """The XML of a diagram for the viewer (inline) or as a file. Never rendered as a page of ours:
-    the sandbox CSP keeps an uploaded XML document from running scripts if opened directly."""
-    response = send_file(io.BytesIO(xml.encode("utf-8")), mimetype="application/xml",
-                         as_attachment=download_name is not None, download_name=download_name,
-                         etag=etag or False, max_age=0)
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
 
 
 class ProcessVersionsView(XinYiPiModelView):
@@ -222,10 +209,7 @@ class ProcessesView(RoleAccess, BaseView):
     @expose("/drafts/<int:draft_id>/xml")
     def draft_xml(self, draft_id: int):
         draft = self._draft_or_404(draft_id)
-        name = None
-        if request.args.get("download"):
-            name = draft.filename or f"{draft.key or 'draft'}.bpmn"
-        return _xml_response(draft.xml, name)
+        return diagram_response(draft.xml, draft.filename or f"{draft.key or 'draft'}.bpmn")
 
     @expose("/drafts/<int:draft_id>/validate", methods=["POST"])
     def validate(self, draft_id: int):
@@ -311,8 +295,8 @@ class ProcessesView(RoleAccess, BaseView):
     @expose("/versions/<int:definition_id>/xml")
     def version_xml(self, definition_id: int):
         definition = self._definition_or_404(definition_id)
-        name = f"{definition.key}-v{definition.version}.bpmn" if request.args.get("download") else None
-        return _xml_response(definition.xml, name, etag=definition.checksum)
+        return diagram_response(definition.xml, f"{definition.key}-v{definition.version}.bpmn",
+                                etag=definition.checksum)
 
     # --- shipped templates ---------------------------------------------------------------------
 
@@ -331,8 +315,7 @@ class ProcessesView(RoleAccess, BaseView):
     @expose("/templates/<key>/xml")
     def template_xml(self, key: str):
         found = self._template_or_404(key)
-        name = found["path"].name if request.args.get("download") else None
-        return _xml_response(found["path"].read_text(encoding="utf-8"), name)
+        return diagram_response(found["path"].read_text(encoding="utf-8"), found["path"].name)
 
     @expose("/templates/<key>/draft", methods=["POST"])
     def template_draft(self, key: str):
@@ -398,7 +381,7 @@ class ProcessesView(RoleAccess, BaseView):
     @expose("/designer/blank.bpmn")
     def designer_blank(self):
         self._writer()
-        return _xml_response(drafts.blank_diagram())
+        return diagram_response(drafts.blank_diagram(), "new_process.bpmn")
 
     @expose("/designer/drafts/<int:draft_id>")
     def designer_draft(self, draft_id: int):

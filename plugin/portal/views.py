@@ -19,6 +19,7 @@ from plugin.calendar import working_days_between
 from plugin.catalog import requirements as req
 from plugin.credit.models import Subject
 from plugin.engine.forms import FormErrors
+from plugin.headers import diagram_response
 from plugin.i18n import _, _l
 from plugin.portal import documents, identity, portal
 
@@ -529,4 +530,4 @@ def diagram_xml(number):
     xml = progress.process_xml(_own(number))
     if xml is None:
         abort(404)
-    return Response(xml, mimetype="application/xml")
+    return diagram_response(xml, f"{number}.bpmn")
