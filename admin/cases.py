@@ -594,7 +594,7 @@ class AuditLogView(_JoinedView):
                 .join(Subject, pw.JOIN.LEFT_OUTER, on=(AuditEntry.subject == Subject.id)))
 
     def get_one(self, id):
-        return self.get_query().where(AuditEntry.id == id).first()
+        return self.get_query().where(AuditEntry.id == self.checked_id(id)).first()
 
 
 def register(admin) -> None:

@@ -38,6 +38,7 @@ from plugin.engine.diff import PROPERTIES as DIFF_PROPERTIES, diff_xml, display 
 from plugin.engine.models import ProcessDefinition
 from plugin.engine.publish import PublishRefused
 from plugin.i18n import _, _l
+from plugin.urls import row_id
 
 CATEGORY = _l("流程")
 READERS = ALL_STAFF
@@ -172,7 +173,7 @@ class ProcessesView(RoleAccess, BaseView):
         flash(_("已上传为草稿 #%(id)s，校验报告如下。", id=draft.id), "success")
         return redirect(url_for(".draft", draft_id=draft.id))
 
-    @expose("/drafts/<int:draft_id>")
+    @expose("/drafts/<rowid:draft_id>")
     def draft(self, draft_id: int):
         draft = self._draft_or_404(draft_id)
         return self._report_page(draft)
@@ -206,12 +207,12 @@ class ProcessesView(RoleAccess, BaseView):
             m.bound_label = labels.get(m.process_id, "")
         return matters
 
-    @expose("/drafts/<int:draft_id>/xml")
+    @expose("/drafts/<rowid:draft_id>/xml")
     def draft_xml(self, draft_id: int):
         draft = self._draft_or_404(draft_id)
         return diagram_response(draft.xml, draft.filename or f"{draft.key or 'draft'}.bpmn")
 
-    @expose("/drafts/<int:draft_id>/validate", methods=["POST"])
+    @expose("/drafts/<rowid:draft_id>/validate", methods=["POST"])
     def validate(self, draft_id: int):
         self._writer()
         draft = drafts.revalidate(self._draft_or_404(draft_id))
@@ -220,7 +221,7 @@ class ProcessesView(RoleAccess, BaseView):
               "success" if draft.ok else "warning")
         return redirect(url_for(".draft", draft_id=draft.id))
 
-    @expose("/drafts/<int:draft_id>/delete", methods=["POST"])
+    @expose("/drafts/<rowid:draft_id>/delete", methods=["POST"])
     def delete(self, draft_id: int):
         self._writer()
         draft = self._draft_or_404(draft_id)
@@ -228,7 +229,7 @@ class ProcessesView(RoleAccess, BaseView):
         flash(_("草稿 #%(id)s 已删除（已发布的版本不受影响）。", id=draft_id), "success")
         return redirect(url_for(".index"))
 
-    @expose("/drafts/<int:draft_id>/publish", methods=["POST"])
+    @expose("/drafts/<rowid:draft_id>/publish", methods=["POST"])
     def publish(self, draft_id: int):
         user = self._writer()
         draft = self._draft_or_404(draft_id)
@@ -241,7 +242,7 @@ class ProcessesView(RoleAccess, BaseView):
         raw = (request.form.get("matter") or "").strip()
         matter = None
         if raw:
-            matter = Matter.get_or_none(Matter.id == int(raw)) if raw.isdigit() and len(raw) < 10 else None
+            matter = Matter.get_or_none(Matter.id == number) if (number := row_id(raw)) is not None else None
             if matter is None:
                 return self._report_page(draft, error=_("所选事项不存在，未发布。请重新选择。"), status=400)
         try:
@@ -272,7 +273,7 @@ class ProcessesView(RoleAccess, BaseView):
             abort(404)
         return definition
 
-    @expose("/versions/<int:definition_id>")
+    @expose("/versions/<rowid:definition_id>")
     def version(self, definition_id: int):
         definition = self._definition_or_404(definition_id)
         matters = list(Matter.select().where(Matter.process == definition).order_by(Matter.code))
@@ -292,7 +293,7 @@ class ProcessesView(RoleAccess, BaseView):
                           cases=cases, others=others, rows=rows, scheme=scheme,
                           xml_url=url_for(".version_xml", definition_id=definition.id))
 
-    @expose("/versions/<int:definition_id>/xml")
+    @expose("/versions/<rowid:definition_id>/xml")
     def version_xml(self, definition_id: int):
         definition = self._definition_or_404(definition_id)
         return diagram_response(definition.xml, f"{definition.key}-v{definition.version}.bpmn",
@@ -383,13 +384,13 @@ class ProcessesView(RoleAccess, BaseView):
         self._writer()
         return diagram_response(drafts.blank_diagram(), "new_process.bpmn")
 
-    @expose("/designer/drafts/<int:draft_id>")
+    @expose("/designer/drafts/<rowid:draft_id>")
     def designer_draft(self, draft_id: int):
         draft = self._draft_or_404(draft_id)
         return self._designer(url_for(".draft_xml", draft_id=draft.id), _("草稿 #%(id)s", id=draft.id),
                               draft=draft, filename=draft.filename)
 
-    @expose("/designer/versions/<int:definition_id>")
+    @expose("/designer/versions/<rowid:definition_id>")
     def designer_version(self, definition_id: int):
         definition = self._definition_or_404(definition_id)
         return self._designer(url_for(".version_xml", definition_id=definition.id),
@@ -418,7 +419,7 @@ class ProcessesView(RoleAccess, BaseView):
         draft = None
         if data.get("draft") not in (None, ""):
             raw = str(data["draft"])
-            draft = drafts.get(int(raw)) if raw.isdigit() and len(raw) < 10 else None
+            draft = drafts.get(number) if (number := row_id(raw)) is not None else None
             if draft is None:
                 return jsonify(error=_("草稿 #%(id)s 不存在（可能已被删除），未保存。您的修改仍保留在本页，可以另存为新草稿。",
                                        id=raw[:12]), missing=True), 404

@@ -124,11 +124,11 @@ class SupervisionView(RoleAccess, BaseView):
             alert=alert, error=error, **_helpers())
         return Response(body, status=status)
 
-    @expose("/item/<int:item_id>/")
+    @expose("/item/<rowid:item_id>/")
     def item(self, item_id):
         return self._render_item(item_id)
 
-    @expose("/item/<int:item_id>/result", methods=("POST",))
+    @expose("/item/<rowid:item_id>/result", methods=("POST",))
     def record(self, item_id):
         user = current_staff()
         if not user.has_role(WRITERS):
@@ -260,7 +260,7 @@ class DrawView(RoleAccess, BaseView):
                 d=record.drawn_count, s=record.seed), "success")
         return redirect(url_for(".draw", draw_id=record.id))
 
-    @expose("/draw/<int:draw_id>/")
+    @expose("/draw/<rowid:draw_id>/")
     def draw(self, draw_id):
         record = InspectionDraw.get_or_none(InspectionDraw.id == draw_id)
         if record is None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from plugin import config, db, headers, i18n
+from plugin import config, db, headers, i18n, urls
 
 
 class XinYiPi:
@@ -27,6 +27,7 @@ class XinYiPi:
         app.extensions["xinyipi"] = self
         self._init_babel(app)
         i18n.init_app(app)
+        urls.init_app(app)          # before any route of ours is added: they use its converter
         headers.init_app(app, self.serves_request)
 
         @app.before_request

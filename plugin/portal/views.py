@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from flask import (Response, abort, current_app, flash, g, redirect, render_template, request, send_file,
                    session, url_for)
 from flask_babel import get_locale
+from peewee import DataError
 
 from plugin.accounts import ROLES
 from plugin.applications import materials, progress, service
@@ -22,6 +23,7 @@ from plugin.engine.forms import FormErrors
 from plugin.headers import diagram_response
 from plugin.i18n import _, _l
 from plugin.portal import documents, identity, portal
+from plugin.urls import is_out_of_range
 
 SESSION_KEY = "xinyipi_applicant"
 SEEN_KEY = "xinyipi_applicant_seen"
@@ -116,6 +118,15 @@ def _too_large(e):
 def _not_found(e):
     return render_template("portal/message.html", title=_("页面不存在"),
                            message=_("您要找的页面或办件不存在。"), back=url_for(".index")), 404
+
+
+@portal.errorhandler(OverflowError)
+@portal.errorhandler(DataError)
+def _number_out_of_range(e):
+    """A number from the request that no database holds (see `plugin.urls`): not found, not a 500."""
+    if not is_out_of_range(e):
+        raise e
+    return _not_found(e)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -502,7 +513,7 @@ def _pdf(data: bytes, name: str) -> Response:
     return response
 
 
-@portal.get("/cases/<number>/commitments/<int:commitment_id>.pdf")
+@portal.get("/cases/<number>/commitments/<rowid:commitment_id>.pdf")
 @login_required
 def commitment_pdf(number, commitment_id):
     app = _own(number)
