@@ -25,6 +25,7 @@ from markupsafe import Markup
 from admin.auth import (ALL_STAFF, APPROVER, CATALOG_ADMIN, REVIEWER, SUPERVISOR, SYSADMIN, RoleAccess,
                         current_staff, forbidden)
 from admin.filters import FreshOptions, data_options, departments
+from admin.views import SafeExport
 from plugin.applications import progress, service
 from plugin.applications.materials import commitments_of, materials_of
 from plugin.applications.models import STATUSES, Application, AuditEntry
@@ -210,7 +211,7 @@ def _action_options():
     return [(a, f"{action_label(a)}（{a}）") for a in found]
 
 
-class _JoinedView(RoleAccess, FreshOptions, ModelView):
+class _JoinedView(RoleAccess, SafeExport, FreshOptions, ModelView):
     """A read-only model view whose query joins its related tables once, itself."""
 
     allow_create = allow_edit = allow_delete = False

@@ -33,6 +33,7 @@ from plugin.catalog.models import (Material, MaterialRequirement, Matter, Matter
 from plugin.credit.codes import InvalidCode, validate_subject_code
 from plugin.credit.models import DishonestyRecord, Subject, Tier, TierScheme
 from plugin.db import ReferenceCache, database, now
+from plugin import spreadsheet
 from plugin.i18n import _, _l
 from plugin.urls import row_id
 
@@ -109,7 +110,18 @@ class GuardedInlineConverter(InlineModelConverter):
     inline_field_list_type = GuardedInlineList
 
 
-class XinYiPiModelView(RoleAccess, FreshOptions, ModelView):
+class SafeExport:
+    """Mixin for model views: Flask-Admin's export (off unless a view sets ``can_export``) writes
+    every value escaped against spreadsheet formula injection, like every CSV of ours, and writes
+    the values themselves (the list's formatters make HTML for the page, not for a spreadsheet)."""
+
+    column_formatters_export: dict = {}
+
+    def get_export_value(self, model, name):
+        return spreadsheet.cell(super().get_export_value(model, name))
+
+
+class XinYiPiModelView(RoleAccess, SafeExport, FreshOptions, ModelView):
     """Every staff role may look; catalog administrators (and sysadmins) may change."""
 
     roles = ALL_STAFF

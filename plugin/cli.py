@@ -74,7 +74,7 @@ def _check_utf8(path: str) -> None:
             line += chunk.count(b"\n")
 
 
-def _import(kind: str, path: str, fmt: str | None):
+def _import(kind: str, path: str, fmt: str | None, report_path: str | None = None):
     from plugin.credit.importer import import_dishonesty, import_subjects
     try:
         if path != "-":
@@ -87,25 +87,35 @@ def _import(kind: str, path: str, fmt: str | None):
     for error in report.errors:
         click.echo(error, err=True)
     click.echo(f"imported {report.imported} row(s), {len(report.errors)} bad row(s)")
+    if report_path:
+        with open(report_path, "w", encoding="utf-8", newline="") as f:
+            f.write(report.to_csv())
+        click.echo(f"wrote the bad rows to {report_path}", err=True)
     if report.errors:
         sys.exit(1)
+
+
+REPORT_OPTION = click.option("--report", "report_path", default=None,
+                             help="also write the bad rows (line, reason) to this CSV file")
 
 
 @cli.command("import-subjects")
 @click.argument("path")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default=None,
               help="default: detected from the first line")
-def import_subjects_command(path, fmt):
+@REPORT_OPTION
+def import_subjects_command(path, fmt, report_path):
     """Upsert credit subjects from CSV (code,name,tier) or JSON lines."""
-    _import("subjects", path, fmt)
+    _import("subjects", path, fmt, report_path)
 
 
 @cli.command("import-dishonesty")
 @click.argument("path")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default=None)
-def import_dishonesty_command(path, fmt):
+@REPORT_OPTION
+def import_dishonesty_command(path, fmt, report_path):
     """Add dishonesty records from CSV (code,severity,reason,authority,start,end) or JSON lines."""
-    _import("dishonesty", path, fmt)
+    _import("dishonesty", path, fmt, report_path)
 
 
 @cli.command("subject")
