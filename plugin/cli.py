@@ -359,17 +359,20 @@ def tick_command():
 @click.option("--matter", "matter_code", default=None, help="draw among this matter's approved cases")
 @click.option("--all", "all_matters", is_flag=True, help="draw among the approved cases of every matter")
 @click.option("--date", "on", default=None, help="the draw's reference day, YYYY-MM-DD (required to draw)")
-@click.option("--seed", type=int, default=None, help="the random seed (default: a new one, recorded)")
-@click.option("--by", "actor", default="cli", show_default=True, help="who draws (recorded)")
-@click.option("--dry-run", is_flag=True, help="show the draw without storing it")
+@click.option("--by", "actor", default="cli", show_default=True, help="who draws or previews (recorded)")
+@click.option("--dry-run", is_flag=True, help="show the draw without making it (the preview is audited)")
 @click.option("--replay", "replay_id", type=int, default=None, help="draw a recorded draw again from its seed and check it")
-def sample_command(matter_code, all_matters, on, seed, actor, dry_run, replay_id):
+def sample_command(matter_code, all_matters, on, actor, dry_run, replay_id):
     """Random inspection (双随机): draw approved cases by their tier's inspection ratio and assign
-    inspectors at random from the active supervisors, reproducibly from a recorded seed."""
+    inspectors at random from the active supervisors, reproducibly from a recorded seed.
+
+    The seed is always the system's (there is no --seed: a chosen seed would let one pick the
+    cases); --replay checks a recorded draw from its recorded seed, population and pool."""
     from plugin.supervision import service
     from plugin.supervision.models import InspectionDraw, SupervisionItem
     if replay_id is not None:
-        record = InspectionDraw.get_or_none(InspectionDraw.id == replay_id)
+        from plugin.urls import row_id
+        record = InspectionDraw.get_or_none(InspectionDraw.id == replay_id) if row_id(replay_id) is not None else None
         if record is None:
             fail(f"抽取批次 {replay_id} 不存在")
         again = [(d.application_id, d.inspector) for d in service.replay(record)]
@@ -390,10 +393,10 @@ def sample_command(matter_code, all_matters, on, seed, actor, dry_run, replay_id
         fail(f"--date must be YYYY-MM-DD, got {on!r}")
     try:
         if dry_run:
-            plan = service.plan(matter_code, day, seed)
+            plan, _preview_id = service.preview(matter_code, day, actor)
             drawn, seed_used, record_id = plan.drawn, plan.seed, None
         else:
-            record = service.draw(matter_code, day, actor, seed)
+            record = service.draw(matter_code, day, actor)
             drawn, seed_used, record_id = service.replay(record), record.seed, record.id
             plan = service.DrawPlan(record.matter_code, record.on_date, record.seed, record.scheme, record.ratios,
                                     record.population, record.inspectors, drawn)
