@@ -342,13 +342,24 @@ def complete_command(number, task_id, who, data, expected_version):
     _print_case(app)
 
 
+def _sweep_uploads():
+    """Delete the uploaded files no case refers to any more, past the grace period."""
+    from flask import current_app
+
+    from plugin.applications.materials import sweep_unreferenced
+    return sweep_unreferenced(current_app.config["XINYIPI_UPLOAD_DIR"],
+                              current_app.config["XINYIPI_UPLOAD_GRACE_HOURS"])
+
+
 @cli.command("tick")
 def tick_command():
-    """Fire the timers that are due (run from cron, or use `xinyipi worker`)."""
+    """Fire the timers that are due, and sweep unreferenced uploads (run from cron, or use `xinyipi worker`)."""
     from plugin.applications import service
     report = service.tick()
     click.echo(f"checked {report.checked}, fired {report.fired}, revoked for breach {report.revoked}, "
                f"conflicts {report.conflicts}, errors {len(report.errors)}")
+    swept = _sweep_uploads()
+    click.echo(f"uploads: removed {swept.removed} unreferenced file(s) ({swept.freed} bytes), kept {swept.kept}")
     for error in report.errors:
         click.echo(error, err=True)
     if report.errors:
@@ -435,6 +446,9 @@ def archive_command(code, fmt, output):
         click.echo(f"wrote {output}: {len(data['events'])} events", err=True)
 
 
+SWEEP_EVERY = 3600   # seconds between sweeps of the upload directory in `xinyipi worker`
+
+
 @cli.command("worker")
 @click.option("--interval", default=30.0, show_default=True, help="seconds between ticks")
 @click.option("--once", is_flag=True, help="tick once and exit")
@@ -444,10 +458,15 @@ def worker_command(interval, once):
 
     from plugin.applications import service
     from plugin.db import database
+    swept_at = 0.0
     while True:
         report = service.tick()
         if report.fired or report.errors:
             click.echo(f"{_dt.datetime.now():%Y-%m-%d %H:%M:%S} fired {report.fired}, errors {len(report.errors)}")
+        if time.monotonic() - swept_at > SWEEP_EVERY or once:      # a directory walk: hourly is enough
+            swept, swept_at = _sweep_uploads(), time.monotonic()
+            if swept.removed:
+                click.echo(f"{_dt.datetime.now():%Y-%m-%d %H:%M:%S} removed {swept.removed} unreferenced upload(s)")
         for error in report.errors:
             click.echo(error, err=True)
         if once:

@@ -254,19 +254,21 @@ def _upload_dir() -> str:
     return current_app.config["XINYIPI_UPLOAD_DIR"]
 
 
-def _store_files(prefix: str, allowed: dict) -> tuple[dict, dict]:
-    """Store the files sent as `<prefix><material code>`: (stored by code, errors by code)."""
+def _store_files(prefix: str, allowed: dict, app) -> tuple[dict, dict]:
+    """Store the files sent as `<prefix><material code>` for case `app`, within the applicant's
+    storage quota: (stored by code, errors by code)."""
     stored, errors = {}, {}
-    for key, upload in request.files.items(multi=True):
-        if not key.startswith(prefix) or not upload or not upload.filename:
-            continue
-        code = key[len(prefix):]
+    sent = [(key[len(prefix):], upload) for key, upload in request.files.items(multi=True)
+            if key.startswith(prefix) and upload and upload.filename]
+    quota = materials.quota_for(current_applicant().id, current_app.config["XINYIPI_UPLOAD_QUOTA_MB"], app,
+                                replacing=[code for code, _upload in sent if code in allowed])
+    for code, upload in sent:
         if code not in allowed:
             errors[code] = _("本办件不需要这项材料")
             continue
         try:
             stored[code] = materials.store_file(upload.stream, upload.filename, _upload_dir(),
-                                                current_app.config["XINYIPI_MAX_UPLOAD_MB"], allowed[code])
+                                                current_app.config["XINYIPI_MAX_UPLOAD_MB"], allowed[code], quota)
         except ValueError as e:
             errors[code] = str(e)
     return stored, errors
@@ -299,7 +301,7 @@ def draft(number):
             service.save_draft(number, values, actor)
             uploadable = {d.material_code: d.material_name for d in dispositions
                           if d.disposition not in (req.WAIVED, req.ELICENCE)}
-            stored, material_errors = _store_files("file_", uploadable)
+            stored, material_errors = _store_files("file_", uploadable, app)
             for code, file in stored.items():
                 try:
                     service.attach_draft_file(number, code, file, actor, dispositions)
@@ -448,7 +450,7 @@ def task(number, task_id):
         version = request.form.get("version", type=int)
         try:
             if supplement:
-                stored, material_errors = _store_files("file_", {m.material_code: m.material_name for m in owed})
+                stored, material_errors = _store_files("file_", {m.material_code: m.material_name for m in owed}, app)
                 try:
                     service.complete_supplement(number, task_id, values, stored, actor, version)
                 except materials.MaterialError as e:
