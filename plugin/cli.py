@@ -24,21 +24,33 @@ def _show_warnings(caught):
 
 @cli.command("init")
 def init_command():
-    """Create or upgrade the database schema (idempotent)."""
+    """Create or upgrade the database schema (idempotent). On a database without staff accounts,
+    create the system administrator `sysadmin` and print its generated password, once."""
+    from plugin.accounts import FIRST_SYSADMIN, create_first_sysadmin
     from plugin.migrations import migrate
     applied = migrate()
     click.echo("applied: " + ", ".join(applied) if applied else "schema is up to date")
+    password = create_first_sysadmin()
+    if password is not None:
+        click.echo(f"created the system administrator account {FIRST_SYSADMIN!r} (系统管理员); its password, "
+                   f"shown only now and stored only as a hash:")
+        click.echo(f"    {password}")
+        click.echo("sign in at /admin/login and change it (系统 → 工作人员)；此密码仅显示这一次，请立即登录并修改。")
 
 
 @cli.command("seed")
+@click.option("--demo-staff", is_flag=True,
+              help="also create the demo staff accounts, one per role, with the published password "
+                   "xinyipi-demo (never on a production database)")
 @click.option("--demo-cases", is_flag=True,
-              help="also make demo cases through the real service (only into a database without cases)")
-def seed_command(demo_cases):
-    """Load the seed catalog, tier schemes, demo subjects and staff (idempotent)."""
+              help="also make demo cases through the real service (only into a database without cases); "
+                   "implies --demo-staff")
+def seed_command(demo_staff, demo_cases):
+    """Load the seed catalog, tier schemes and demo subjects (idempotent); demo staff and cases on request."""
     from plugin.migrations import migrate
     from seeds.loader import load_all
     migrate()
-    summary = load_all()
+    summary = load_all(demo_staff=demo_staff or demo_cases)
     if demo_cases:
         from seeds.cases import load_demo_cases
         summary.update(load_demo_cases())
