@@ -56,6 +56,23 @@ def test_row_id_parsing():
         assert row_id(bad) is None, bad
 
 
+def test_the_databases_refusal_of_a_number_is_recognised(db, backend):
+    """What the views' safety net turns into a 404: SQLite's OverflowError, PostgreSQL's out-of-range
+    and not-a-number errors; other database errors are not mistaken for it."""
+    import peewee
+    from plugin.urls import is_out_of_range
+    attempts = ([("SELECT ?", (10 ** 20,))] if backend == "sqlite" else
+                [("SELECT CAST(%s AS integer)", ("99999999999",)), ("SELECT CAST(%s AS integer)", ("abc",)),
+                 ("SELECT 1 OFFSET %s", (-5,))])
+    for sql, params in attempts:
+        with pytest.raises(Exception) as refused:
+            db.execute_sql(sql, params)
+        assert is_out_of_range(refused.value), (sql, refused.value)
+    with pytest.raises(peewee.DatabaseError) as other:
+        db.execute_sql("SELECT * FROM no_such_table")
+    assert not is_out_of_range(other.value)
+
+
 def test_every_int_route_is_404_for_huge_and_negative_ids_for_every_role(site):
     app, clients, values = site
     rules = list(_int_rules(app))
