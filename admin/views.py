@@ -34,7 +34,9 @@ from plugin.credit.codes import InvalidCode, validate_subject_code
 from plugin.credit.models import DishonestyRecord, Subject, Tier, TierScheme
 from plugin import clock
 from plugin.db import ReferenceCache, database, now
+from plugin import spreadsheet
 from plugin.i18n import _, _l
+from plugin.urls import row_id
 
 CATALOG, CREDIT, SYSTEM = _l("事项目录"), _l("信用"), _l("系统")
 CREDIT_READERS = frozenset({CATALOG_ADMIN, REVIEWER, APPROVER, SUPERVISOR})
@@ -63,6 +65,11 @@ def uses_of(row, owned=()) -> list[str]:
             noun = TABLE_NOUNS.get(field.model._meta.table_name, field.model.__name__)
             found.append(_("%(count)s 个%(noun)s", count=count, noun=noun))
     return found
+
+
+def row_ids(ids) -> list[int]:
+    """The ids of the rows an action was asked for that can be row ids at all (others match nothing)."""
+    return [n for n in (row_id(i) for i in ids) if n is not None]
 
 
 def audit(action_name: str, row=None, **detail) -> None:
@@ -104,7 +111,18 @@ class GuardedInlineConverter(InlineModelConverter):
     inline_field_list_type = GuardedInlineList
 
 
-class XinYiPiModelView(RoleAccess, FreshOptions, ModelView):
+class SafeExport:
+    """Mixin for model views: Flask-Admin's export (off unless a view sets ``can_export``) writes
+    every value escaped against spreadsheet formula injection, like every CSV of ours, and writes
+    the values themselves (the list's formatters make HTML for the page, not for a spreadsheet)."""
+
+    column_formatters_export: dict = {}
+
+    def get_export_value(self, model, name):
+        return spreadsheet.cell(super().get_export_value(model, name))
+
+
+class XinYiPiModelView(RoleAccess, SafeExport, FreshOptions, ModelView):
     """Every staff role may look; catalog administrators (and sysadmins) may change."""
 
     roles = ALL_STAFF
@@ -386,7 +404,7 @@ class NegativeListView(XinYiPiModelView):
             return
         today = clock.today()
         with database.atomic():
-            for entry in NegativeListEntry.select().where(NegativeListEntry.id.in_([int(i) for i in ids])):
+            for entry in NegativeListEntry.select().where(NegativeListEntry.id.in_(row_ids(ids))):
                 if entry.effective_to is None or entry.effective_to > today:
                     entry.effective_to = today
                     entry.save()
@@ -445,7 +463,10 @@ class TierSchemeView(XinYiPiModelView):
             flash(_("请只选择一个等级体系。"), "error")
             return
         from plugin.credit.tiers import activate_scheme
-        scheme = TierScheme.get_by_id(int(ids[0]))
+        scheme = TierScheme.get_or_none(TierScheme.id == row_id(ids[0]))
+        if scheme is None:
+            flash(_("所选等级体系不存在（可能已被删除）。"), "error")
+            return
         activate_scheme(scheme.code)
         audit("tier_scheme.activate", scheme)
         flash(_("已启用“%(name)s”。已发布的事项请重新发布，以便按新体系记录各等级的办理路径。", name=scheme.name),
@@ -617,7 +638,7 @@ class DishonestyRecordView(XinYiPiModelView):
         today = clock.today()
         changed = 0
         with database.atomic():
-            for record in DishonestyRecord.select().where(DishonestyRecord.id.in_([int(i) for i in ids])):
+            for record in DishonestyRecord.select().where(DishonestyRecord.id.in_(row_ids(ids))):
                 if record.repaired_at is not None:
                     continue
                 if what == "repair":

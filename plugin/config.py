@@ -9,6 +9,8 @@ DEFAULTS = {
     "XINYIPI_SECRET_KEY": None,            # generated and kept in the instance folder when unset
     "XINYIPI_UPLOAD_DIR": None,            # <instance>/uploads when unset
     "XINYIPI_MAX_UPLOAD_MB": 20,
+    "XINYIPI_UPLOAD_QUOTA_MB": 200,        # what one applicant's cases may keep in all (distinct files)
+    "XINYIPI_UPLOAD_GRACE_HOURS": 24,      # unreferenced files younger than this are not swept by `tick`
     "XINYIPI_LOCALE": "zh_CN",
     "XINYIPI_TIMEZONE": "Asia/Shanghai",
     "XINYIPI_API_TOKEN": None,             # the credit platform's bearer token for archive exports (off when unset)
@@ -16,12 +18,16 @@ DEFAULTS = {
 }
 
 
+INTEGER_KEYS = ("XINYIPI_MAX_UPLOAD_MB", "XINYIPI_SUPERVISION_DAYS", "XINYIPI_UPLOAD_QUOTA_MB",
+                "XINYIPI_UPLOAD_GRACE_HOURS")
+
+
 def load(app) -> None:
     """Fill `app.config` with every XINYIPI_ key: app.config wins, then the environment, then defaults."""
     for key, default in DEFAULTS.items():
         if app.config.get(key) is None:
             value = os.environ.get(key, default)
-            if key in ("XINYIPI_MAX_UPLOAD_MB", "XINYIPI_SUPERVISION_DAYS") and value is not None:
+            if key in INTEGER_KEYS and value is not None:
                 value = int(value)
             app.config[key] = value
     instance = app.instance_path
