@@ -9,6 +9,8 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# the suite runs on every core (pytest-xdist); each test has its own database
+PYTEST_ARGS ?= -n auto
 
 .PHONY: run test bench clean frontend
 
