@@ -51,6 +51,11 @@ class XinYiPi:
         from admin import init_admin
         self.admin = init_admin(app, admin)
 
+        from plugin.identity import oidc, ratelimit, sessions
+        sessions.init_app(app)       # the session cookie: HttpOnly, SameSite=Lax, Secure over HTTPS
+        oidc.init_app(app)
+        ratelimit.init_app(app)      # last: it puts its limits on the endpoints registered above
+
     @staticmethod
     def _init_babel(app: Flask) -> None:
         """Flask-Babel must be initialised whenever it is installed (Flask-Admin uses it)."""

@@ -12,8 +12,7 @@ from plugin import assets
 from plugin.applications import service
 from plugin.applications.materials import CaseMaterial, Commitment
 from plugin.applications.models import Application
-from plugin.portal import identity
-from tests.helpers import actor_for, demo_code, values_for
+from tests.helpers import actor_for, bound_account, demo_code, values_for
 
 PASSWORD = "portal-pass-1"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -25,8 +24,7 @@ REPAIR = "000105009000-HK"       # 信用修复
 
 
 def _account(code: str) -> None:
-    from plugin.credit.models import Subject
-    identity.register(code, Subject.get(Subject.code == code).name, PASSWORD, PASSWORD)
+    bound_account(code, PASSWORD)
 
 
 def _login(page, live_server, code: str) -> None:
