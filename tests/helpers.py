@@ -131,4 +131,4 @@ def bound_account(code: str, password: str = "portal-pass-1"):
         return done.account
     if done.request.status == "code_sent":
         binding.to_review(done.request)
-    return binding.approve(done.request.id, "test-reviewer")
+    return binding.approve(done.request.id, "staff:test-reviewer")

@@ -158,25 +158,26 @@ def activate(req: BindingRequest, code: str) -> "ApplicantAccount":  # noqa: F82
     return _bind(fresh, via="activation", actor=f"applicant:{req.code}", states=(CODE_SENT,))
 
 
-def approve(request_id: int, staff_username: str) -> "ApplicantAccount":  # noqa: F821
-    """A staff review found the requester to be the subject: bind the account."""
+def approve(request_id: int, actor: str) -> "ApplicantAccount":  # noqa: F821
+    """A staff review found the requester to be the subject: bind the account. `actor` is who
+    reviewed (``staff:<username>`` in the admin, ``cli:<name>`` from the command line)."""
     req = BindingRequest.get_or_none(BindingRequest.id == request_id)
     if req is None:
         raise Refused(_("绑定申请 %(id)s 不存在。", id=request_id))
-    return _bind(req, via=f"staff:{staff_username}", actor=f"staff:{staff_username}", states=(REVIEW,))
+    return _bind(req, via=actor, actor=actor, states=(REVIEW,))
 
 
-def reject(request_id: int, staff_username: str, reason: str = "") -> BindingRequest:
+def reject(request_id: int, actor: str, reason: str = "") -> BindingRequest:
     req = BindingRequest.get_or_none(BindingRequest.id == request_id)
     if req is None:
         raise Refused(_("绑定申请 %(id)s 不存在。", id=request_id))
     with write_transaction():
-        updated = (BindingRequest.update(status=REJECTED, decided_at=now(), decided_by=f"staff:{staff_username}",
+        updated = (BindingRequest.update(status=REJECTED, decided_at=now(), decided_by=actor[:100],
                                          note=reason[:1000], activation_hash=None)
                    .where((BindingRequest.id == req.id) & BindingRequest.status.in_(OPEN)).execute())
         if updated != 1:
             raise Refused(_("绑定申请 %(id)s 已处理（%(status)s）。", id=req.id, status=_(req.status_label)))
-        _audit(req.subject_id, f"staff:{staff_username}", "binding.rejected", request=req.id, reason=reason)
+        _audit(req.subject_id, actor, "binding.rejected", request=req.id, reason=reason)
     return BindingRequest.get_by_id(req.id)
 
 
@@ -211,7 +212,7 @@ def notify_bound(subject: Subject, via: str) -> bool:
     contact = notifications.Contact.of(subject)
     if not contact:
         return False
-    how = VIA_LABELS.get(via, "工作人员审核" if via.startswith("staff:") else via)
+    how = VIA_LABELS.get(via, "工作人员审核" if via.startswith(("staff:", "cli:")) else via)
     moment = now().replace(tzinfo=_dt.timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M")
     body = (f"【信易批】信用主体“{subject.name}”（{subject.code}）已于 {moment} 绑定办事大厅账号（方式：{how}）。"
             "如非本单位（本人）操作，请立即联系办事大厅工作人员解除绑定。")

@@ -470,8 +470,15 @@ def draft(number):
     return render_template("portal/draft.html", case=app, fields=service.draft_fields(), values=app.form_data or {},
                            field_errors=field_errors, material_errors=material_errors, alert=alert,
                            dispositions=dispositions, files=files, guide_path=_expected_path_label(app),
+                           unverified=_unverified_path(app),
                            supplement_days=service.matter_facts(app.matter.code).supplement_days,
                            max_mb=current_app.config["XINYIPI_MAX_UPLOAD_MB"]), status
+
+
+def _unverified_path(app) -> bool:
+    from plugin.engine.paths import expected_path
+    from plugin.identity.accounts import restricted
+    return restricted(app.subject, expected_path(app.matter, app.tier_code))
 
 
 def _expected_path_label(app):
