@@ -98,7 +98,9 @@ def finish(who: str) -> dict:
         raise Refused(_("统一身份认证平台拒绝了本次登录（%(error)s），请重新登录。", error=e.error or "error")) from None
     except (JoseError, ValueError, KeyError, TypeError) as e:
         # a forged, unsigned, expired or malformed ID token, or one for another audience or nonce
-        raise Refused(_("身份令牌（ID Token）校验失败（%(error)s），已拒绝登录。", error=type(e).__name__)) from None
+        claim = getattr(e, "claim", None)
+        error = f"{type(e).__name__}: {claim}" if claim else type(e).__name__
+        raise Refused(_("身份令牌（ID Token）校验失败（%(error)s），已拒绝登录。", error=error)) from None
     except requests.RequestException:
         raise Refused(_("暂时无法连接统一身份认证平台，请稍后再试或使用密码登录。")) from None
     claims = token.get("userinfo")

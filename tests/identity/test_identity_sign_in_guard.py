@@ -180,6 +180,8 @@ def _redis():
         client = redis.Redis.from_url(REDIS_URL, socket_timeout=2)
         client.ping()
     except redis.RedisError as e:
+        if os.environ.get("XINYIPI_REQUIRE_REDIS") == "1":
+            pytest.fail(f"XINYIPI_REQUIRE_REDIS=1 but no Redis at {REDIS_URL}: {e}", pytrace=False)
         pytest.skip(f"no Redis at {REDIS_URL}: {e}")
     return client
 
