@@ -27,6 +27,7 @@ from plugin.portal import documents, identity, portal
 SESSION_KEY = "xinyipi_applicant"          # the server-side session's token (plugin.identity.sessions)
 SEEN_KEY = "xinyipi_applicant_seen"
 BINDING_KEY = "xinyipi_binding"            # the token of the requester's binding request
+BINDING_NEXT = "xinyipi_binding_next"      # where to go once it is bound
 UPLOAD_ENDPOINTS = frozenset({"xinyipi_portal.draft", "xinyipi_portal.task"})
 LANE_LABELS = {"applicant": _l("申请人"), "reviewer": _l("审查人员"), "approver": _l("审批负责人"),
                "supervisor": _l("监管人员")}
@@ -167,6 +168,7 @@ def register():
         else:
             if done.request is not None:
                 session[BINDING_KEY] = done.token
+                session[BINDING_NEXT] = _safe_next(request.form.get("next")) or ""
                 return redirect(url_for(".activate"))
             subject = done.account.subject
             _audit(subject, f"applicant:{subject.code}", "applicant.registered", self_registered=done.created,
@@ -207,10 +209,11 @@ def activate():
             error, status = str(e), 422
         else:
             session.pop(BINDING_KEY, None)
+            target = _safe_next(session.pop(BINDING_NEXT, None))
             _sign_in(account)
             _audit(account.subject, f"applicant:{account.code}", "applicant.login", via="activation")
             flash(_("绑定成功，已登录。"), "success")
-            return redirect(url_for(".cases"))
+            return redirect(target or url_for(".cases"))
         req = binding.find(session.get(BINDING_KEY)) or req
     return render_template("portal/activate.html", req=req, error=error, max_codes=binding.MAX_CODES,
                            minutes=current_app.config["XINYIPI_ACTIVATION_MINUTES"]), status
