@@ -86,7 +86,10 @@ def init_app(app) -> Limiter:
                       storage_uri=app.config.get("XINYIPI_RATELIMIT_STORAGE_URL") or "memory://",
                       key_prefix=app.config.get("XINYIPI_RATELIMIT_KEY_PREFIX") or "xinyipi",
                       enabled=bool(app.config.get("XINYIPI_RATELIMIT_ENABLED", True)),
-                      strategy="moving-window", headers_enabled=False)
+                      strategy="moving-window", headers_enabled=False,
+                      # a shared store that is down must not turn sign-in into a 500: count in this
+                      # process meanwhile (the per-client lock in the database holds regardless)
+                      in_memory_fallback_enabled=True, swallow_errors=True)
     app.extensions[EXTENSION] = limiter
     for endpoint, kinds in PROTECTED.items():
         view = app.view_functions.get(endpoint)

@@ -205,3 +205,21 @@ def test_redis_limits_are_shared_by_two_app_processes(seeded, database_url, tmp_
     finally:
         for key in redis.scan_iter(match=f"*{prefix}*"):
             redis.delete(key)
+
+
+def test_a_rate_limit_store_that_is_down_does_not_break_sign_in(seeded, database_url, tmp_path):
+    """Redis gone (nothing listens there): sign-in still answers, limits count in the process."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    app = make_app(database_url, tmp_path, XINYIPI_RATELIMIT_STORAGE_URL=f"redis://127.0.0.1:{dead}/0",
+                   XINYIPI_RATELIMIT_SIGN_IN="2 per minute")
+    staff("clerk")
+    client = app.test_client()
+    statuses = []
+    for password in ("wrong-1", "wrong-2", STAFF_PASSWORD):
+        page = client.get("/admin/login").get_data(as_text=True)
+        statuses.append(client.post("/admin/login", data={"username": "clerk", "password": password,
+                                                          "csrf_token": csrf(page)}).status_code)
+    assert statuses == [401, 401, 429]
