@@ -97,7 +97,7 @@ class ApplicantAccountView(XinYiPiModelView):
                     code=account.code, password=temporary), "warning")
         self._each(ids, reset)
 
-    @action("verify", _l("核验身份"), _l("确认已查验申请人的营业执照或身份证原件？核验后可适用告知承诺和容缺受理。"))
+    @action("verify", _l("核验身份"), _l("确认已查验到场申请人的营业执照或身份证原件，且其就是该账号的持有人（能登录该账号）？核验后可适用告知承诺和容缺受理。如持有人另有其人，请改为解除绑定。"))
     def action_verify(self, ids):
         n = self._each(ids, lambda a: ops.verify(a, _actor()))
         flash(_("已核验 %(n)s 个账号的身份。", n=n), "success")

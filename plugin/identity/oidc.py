@@ -10,8 +10,10 @@ ID token or one issued to another client is refused with a message, never a trac
 
 - Citizens (`/portal/oidc/…`): the claim ``XINYIPI_OIDC_CODE_CLAIM`` holds their 身份证号 or
   统一社会信用代码. The provider vouches for it, so the account is verified: an existing account is
-  signed in (and marked verified), a subject without one gets one bound at once (its contact is told),
-  a code unknown to the library is filed as a self-registered subject with a verified account.
+  signed in (an unverified one is taken over: the password its registrant chose and their sessions
+  go, since nothing proved they are this person), a subject without one gets one bound at once (its
+  contact is told), a code unknown to the library is filed as a self-registered subject with a
+  verified account.
 - Staff (`/admin/oidc/…`): the claim ``XINYIPI_OIDC_STAFF_CLAIM`` names an existing, enabled staff
   account; roles stay with the admin's 工作人员 view (nobody is created from a claim).
 """
@@ -141,9 +143,17 @@ def citizen_account(claims: dict):
         if not account.active:
             raise Refused(_("您的办事大厅账号已被停用，请联系工作人员。"))
         if not account.verified:
-            (ApplicantAccount.update(verified_at=now(), verified_via="oidc")
-             .where(ApplicantAccount.id == account.id).execute())
-            _audit(account.subject_id, actor, "account.verify", via="oidc", sub=str(claims.get("sub"))[:100])
+            # whoever registered the code without proof may not be the person the provider vouches
+            # for: their password and their sessions go, the account is the provider's person's now
+            from plugin.identity import sessions
+            with write_transaction():
+                (ApplicantAccount.update(verified_at=now(), verified_via="oidc", must_change_password=False,
+                                         password_hash=generate_password_hash(secrets.token_urlsafe(32)))
+                 .where(ApplicantAccount.id == account.id).execute())
+                ended = sessions.end_all("applicant", account.id, "verified_by_oidc")
+                account.clear_sign_in_locks()
+                _audit(account.subject_id, actor, "account.verify", via="oidc", sub=str(claims.get("sub"))[:100],
+                       password_revoked=True, sessions_ended=ended)
             account = ApplicantAccount.get_by_id(account.id)
         return account
     with write_transaction():

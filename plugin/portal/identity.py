@@ -27,7 +27,6 @@ from plugin.db import write_transaction
 from plugin.i18n import _
 from plugin.identity import binding
 from plugin.identity.accounts import SELF_REGISTERED
-from plugin.identity.models import CODE_SENT
 from plugin.portal.models import ApplicantAccount
 
 
@@ -146,7 +145,7 @@ def authenticate(code: str, password: str, client: str | None = None) -> Applica
 class Pending(Exception):
     """The code has no account yet, but a binding request of this requester (same password) waits."""
 
-    def __init__(self, request, token: str | None):
+    def __init__(self, request, token: str):
         super().__init__(request.status)
         self.request, self.token = request, token
 
@@ -154,7 +153,7 @@ class Pending(Exception):
 def _pending(code: str, password: str) -> None:
     for req in binding.open_requests(code):
         if req.password_hash and _password_matches(req.password_hash, password):
-            raise Pending(req, binding.new_token(req) if req.status == CODE_SENT else None)
+            raise Pending(req, binding.new_token(req))
 
 
 def _password_matches(password_hash: str, password: str) -> bool:

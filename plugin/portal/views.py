@@ -240,8 +240,7 @@ def login():
         try:
             account = identity.authenticate(code, request.form.get("password") or "")
         except identity.Pending as e:
-            if e.token:
-                session[BINDING_KEY] = e.token
+            session[BINDING_KEY] = e.token        # the same password: show the requester their request
             return redirect(url_for(".activate"))
         except identity.Refused as e:
             error, status = e.errors[""], 401

@@ -173,7 +173,18 @@ def test_without_a_contact_the_binding_waits_for_staff_review(seeded, id_app):
     page = client.get("/portal/login").get_data(as_text=True)
     r = client.post("/portal/login", data={"code": RED, "password": PASSWORD, "csrf_token": csrf(page)})
     assert r.status_code == 302 and r.headers["Location"].endswith("/portal/activate")
+    assert "等待工作人员审核" in client.get("/portal/activate").get_data(as_text=True)
     assert client.get("/portal/cases").status_code == 302
+    # the same from another browser (the requester's password proves it is their request) …
+    other = id_app.test_client()
+    page = other.get("/portal/login").get_data(as_text=True)
+    other.post("/portal/login", data={"code": RED, "password": PASSWORD, "csrf_token": csrf(page)})
+    assert "等待工作人员审核" in other.get("/portal/activate").get_data(as_text=True)
+    # … but a wrong password shows nothing of it
+    stranger = id_app.test_client()
+    page = stranger.get("/portal/login").get_data(as_text=True)
+    r = stranger.post("/portal/login", data={"code": RED, "password": "not-theirs-1", "csrf_token": csrf(page)})
+    assert r.status_code == 401 and stranger.get("/portal/activate").status_code == 404
     # a reviewer may not review; a catalog administrator approves in the admin
     reviewer = id_app.test_client()
     staff("rev", role="reviewer")

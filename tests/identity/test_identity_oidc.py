@@ -176,16 +176,31 @@ def test_a_code_new_to_the_library_is_filed_and_verified(oidc):
     assert ApplicantAccount.get(ApplicantAccount.code == code).verified
 
 
-def test_an_unverified_account_is_verified_by_the_provider(oidc):
+def test_a_squatter_s_unverified_account_is_taken_over_by_the_provider_s_person(oidc):
+    """Attack: someone self-registers a code that is not theirs (unverified) and stays signed in. When
+    the person the provider vouches for signs in, the squatter's password and session go, so the
+    squatter never holds the now verified account."""
     import random
     from plugin.credit.codes import make_credit_code
     code = make_credit_code(random.Random(99))
-    from plugin.portal import identity
-    done = identity.register(code, "自主注册测试有限公司", "portal-pass-1", "portal-pass-1")
-    assert not done.account.verified
-    r, _ = sign_in(_browser(), oidc, code)
-    assert r.status_code == 302
-    assert ApplicantAccount.get(ApplicantAccount.code == code).verified_via == "oidc"
+    squatter = _browser()
+    page = squatter.get(f"{oidc.url}/portal/register").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    squatter.post(f"{oidc.url}/portal/register", data={"code": code, "name": "冒名贸易有限公司", "password": "squat-pass-1",
+                                                      "confirm": "squat-pass-1", "csrf_token": token})
+    assert signed_in(squatter, oidc) and not ApplicantAccount.get(ApplicantAccount.code == code).verified
+    owner = _browser()
+    r, _ = sign_in(owner, oidc, code)
+    assert r.status_code == 302 and signed_in(owner, oidc)
+    account = ApplicantAccount.get(ApplicantAccount.code == code)
+    assert account.verified_via == "oidc" and not account.check_password("squat-pass-1")
+    assert not signed_in(squatter, oidc)
+    page = squatter.get(f"{oidc.url}/portal/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = squatter.post(f"{oidc.url}/portal/login", data={"code": code, "password": "squat-pass-1", "csrf_token": token},
+                      allow_redirects=False)
+    assert r.status_code == 401
+    assert AuditEntry.get(AuditEntry.action == "account.verify").detail["password_revoked"] is True
 
 
 def test_a_disabled_account_cannot_sign_in_through_the_provider(oidc):
