@@ -1,5 +1,6 @@
 # The two commands of the README:
-#   make run   — set up a virtualenv, create and seed the SQLite database, serve on 127.0.0.1:5000
+#   make run   — set up a virtualenv, create and seed the SQLite database (with the demo staff logins
+#                and demo cases: a demo, never a production database), serve on 127.0.0.1:5000
 #   make test  — set up the virtualenv with the test extra and run the whole suite
 # Both first build the bpmn-js bundles (frontend/ → plugin/static/vendor/) when their sources changed;
 # that needs node and npm.
@@ -40,7 +41,7 @@ $(OIDC_STAMP): tests/oidc/package.json tests/oidc/package-lock.json
 
 run: $(VENV)/.installed $(FRONTEND_STAMP)
 	$(BIN)/xinyipi init
-	$(BIN)/xinyipi seed --demo-cases
+	$(BIN)/xinyipi seed --demo-staff --demo-cases
 	$(BIN)/xinyipi serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed $(FRONTEND_STAMP) $(OIDC_STAMP)

@@ -16,7 +16,7 @@ from plugin.i18n import _, _l
 from plugin.identity import accounts as ops
 from plugin.identity import binding
 from plugin.identity.models import BINDING_STATUSES, REVIEW, BindingRequest
-from plugin.portal.models import ApplicantAccount
+from plugin.identity.models import ApplicantAccount
 
 ACCOUNT_ADMINS = frozenset({CATALOG_ADMIN})
 

@@ -30,6 +30,7 @@ from wtforms import ValidationError
 from plugin.accounts import ROLES, StaffUser
 from plugin.i18n import _, _l
 from plugin.identity import devices, ratelimit, sessions
+from plugin.urls import MAX_ROW_ID, is_out_of_range, row_id
 
 SYSADMIN, CATALOG_ADMIN, PROCESS_DESIGNER = "sysadmin", "catalog_admin", "process_designer"
 REVIEWER, APPROVER, SUPERVISOR = "reviewer", "approver", "supervisor"
@@ -93,11 +94,20 @@ def forbidden() -> Response:
     return Response(render_template("xinyipi/403.html"), status=403)
 
 
+def not_found(message: str | None = None) -> Response:
+    """A 404 page that says what was not found, in the admin's look."""
+    return Response(render_template("xinyipi/400.html", message=message or _("记录不存在。")), status=404)
+
+
 class RoleAccess:
     """Mixin for Flask-Admin views: access by role, declared on the view.
 
     ``roles``: who may open the view; ``write_roles``: who may create, edit and delete (each still
     subject to the view's own ``allow_create`` / ``allow_edit`` / ``allow_delete``).
+
+    Numbers from the request that no database holds are a 404, never a 500: a model view's
+    ``?id=`` goes through `plugin.urls.row_id`, and any other number that reaches the database
+    out of range (``?page=``, a filter value) is caught around the view (`plugin.urls.is_out_of_range`).
     """
 
     roles: frozenset = ALL_STAFF
@@ -133,6 +143,35 @@ class RoleAccess:
         if name in self.WRITE_ENDPOINTS and not self.may_write():
             return forbidden()
         return None
+
+    def _run_view(self, fn, *args, **kwargs):
+        try:
+            return super()._run_view(fn, *args, **kwargs)
+        except Exception as e:
+            if is_out_of_range(e):
+                return not_found(_("没有这一页或这条记录：请求中的数字超出了范围。"))
+            raise
+
+    @staticmethod
+    def checked_id(id) -> int:
+        """A model view's ``?id=`` as a row id; a 404 page when no row can have it."""
+        number = row_id(id)
+        if number is None:
+            abort(not_found(_("记录 %(id)s 不存在。", id=str(id)[:40])))
+        return number
+
+    def _get_list_extra_args(self):
+        """A model view's list arguments with a page number the database can take (a negative
+        ``?page=`` is the first page, a huge one an empty page rather than a database error;
+        Flask-Admin itself keeps ``page_size`` to its options)."""
+        args = super()._get_list_extra_args()
+        args.page = min(max(args.page or 0, 0), MAX_ROW_ID)
+        return args
+
+    def get_one(self, id):
+        """The row of a model view's ``?id=`` (edit, details, delete). Views that look rows up
+        themselves call `checked_id` first."""
+        return super().get_one(self.checked_id(id))
 
     def is_action_allowed(self, name):
         return self.may_write() and super().is_action_allowed(name)

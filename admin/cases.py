@@ -25,6 +25,7 @@ from markupsafe import Markup
 from admin.auth import (ALL_STAFF, APPROVER, CATALOG_ADMIN, REVIEWER, SUPERVISOR, SYSADMIN, RoleAccess,
                         current_staff, forbidden)
 from admin.filters import FreshOptions, data_options, departments
+from admin.views import SafeExport
 from plugin.applications import progress, service
 from plugin.applications.materials import commitments_of, materials_of
 from plugin.applications.models import STATUSES, Application, AuditEntry
@@ -34,6 +35,7 @@ from plugin.credit.models import Subject
 from plugin.credit.tiers import active_scheme_info, schemes
 from plugin.engine.forms import FormErrors
 from plugin.engine.validate import LANES
+from plugin.headers import diagram_response
 from plugin.i18n import _, _l
 
 CASES_CATEGORY, SYSTEM_CATEGORY = _l("办件"), _l("系统")
@@ -52,6 +54,7 @@ ACTIONS = {
     "verification_failed": _l("告知承诺核查不合格"), "inspection_drawn": _l("抽中双随机抽查"),
     "inspection_passed": _l("双随机抽查合格"), "inspection_failed": _l("双随机抽查不合格"),
     "records_repaired": _l("失信记录已修复"), "draft_created": _l("创建申请草稿"), "draft_discarded": _l("删除申请草稿"),
+    "inspection.preview": _l("预览双随机抽取"), "inspection.draw": _l("双随机抽取"),
 }
 DETAIL_KEYS = {
     "task": _l("任务"), "element": _l("流程元素"), "values": _l("提交内容"), "reason": _l("理由"),
@@ -60,7 +63,9 @@ DETAIL_KEYS = {
     "note": _l("核查（检查）情况"), "record": _l("失信记录编号"), "records": _l("失信记录编号"),
     "severity": _l("严重程度"), "scheme": _l("等级体系"), "from_tier": _l("原等级"), "to_tier": _l("新等级"),
     "blacklisted": _l("严重失信主体"), "draw": _l("抽取批次"), "seed": _l("随机种子"), "inspector": _l("检查人员"),
-    "tier": _l("信用等级"), "claimed_by": _l("原认领人"),
+    "tier": _l("信用等级"), "claimed_by": _l("原认领人"), "matter": _l("抽查范围（事项）"), "on_date": _l("抽查基准日"),
+    "population": _l("范围内办件数"), "population_sha256": _l("抽取范围摘要"), "drawn": _l("抽中办件数"),
+    "preview": _l("预览编号"),
 }
 CAUSES = {"verification": _l("告知承诺核查"), "inspection": _l("双随机抽查"), "supplement": _l("容缺补正"),
           "breach": _l("违约失信"), "repair": _l("信用修复")}
@@ -209,7 +214,7 @@ def _action_options():
     return [(a, f"{action_label(a)}（{a}）") for a in found]
 
 
-class _JoinedView(RoleAccess, FreshOptions, ModelView):
+class _JoinedView(RoleAccess, SafeExport, FreshOptions, ModelView):
     """A read-only model view whose query joins its related tables once, itself."""
 
     allow_create = allow_edit = allow_delete = False
@@ -393,8 +398,7 @@ class ApplicationView(_JoinedView):
         xml = progress.process_xml(self._case_or_404(number))
         if xml is None:
             abort(404)
-        return Response(xml, mimetype="application/xml",
-                        headers={"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"})
+        return diagram_response(xml, f"{number}.bpmn")
 
     @expose("/case/<number>/task/<task_id>", methods=("POST",))
     def complete(self, number, task_id):
@@ -594,7 +598,7 @@ class AuditLogView(_JoinedView):
                 .join(Subject, pw.JOIN.LEFT_OUTER, on=(AuditEntry.subject == Subject.id)))
 
     def get_one(self, id):
-        return self.get_query().where(AuditEntry.id == id).first()
+        return self.get_query().where(AuditEntry.id == self.checked_id(id)).first()
 
 
 def register(admin) -> None:

@@ -17,9 +17,7 @@ through ``plugin.engine.drafts`` / ``plugin.engine.publish`` and never touch Spi
 """
 from __future__ import annotations
 
-import io
-
-from flask import abort, current_app, flash, jsonify, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, jsonify, redirect, request, url_for
 from flask_wtf.csrf import generate_csrf
 from flask_admin import BaseView, expose
 from jinja2 import TemplateNotFound
@@ -33,12 +31,14 @@ from plugin.applications.models import Application
 from plugin.catalog.models import Matter
 from plugin.credit.models import Tier, TierScheme
 from plugin import assets
+from plugin.headers import diagram_response
 from plugin.engine import drafts
 from plugin.engine.definitions import MAX_XML_BYTES, DiagramError
 from plugin.engine.diff import PROPERTIES as DIFF_PROPERTIES, diff_xml, display as diff_display
 from plugin.engine.models import ProcessDefinition
 from plugin.engine.publish import PublishRefused
 from plugin.i18n import _, _l
+from plugin.urls import row_id
 
 CATEGORY = _l("流程")
 READERS = ALL_STAFF
@@ -67,18 +67,6 @@ def path_label(path: str | None) -> str:
         return "—"
     label = PATH_LABELS.get(path)
     return f"{label}（{path}）" if label else path
-
-
-def _xml_response(xml: str, download_name: str | None = None, etag: str | None = None):
-    """The XML of a diagram for the viewer (inline) or as a file. Never rendered as a page of ours:
-    the sandbox CSP keeps an uploaded XML document from running scripts if opened directly."""
-    response = send_file(io.BytesIO(xml.encode("utf-8")), mimetype="application/xml",
-                         as_attachment=download_name is not None, download_name=download_name,
-                         etag=etag or False, max_age=0)
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
 
 
 class ProcessVersionsView(XinYiPiModelView):
@@ -185,7 +173,7 @@ class ProcessesView(RoleAccess, BaseView):
         flash(_("已上传为草稿 #%(id)s，校验报告如下。", id=draft.id), "success")
         return redirect(url_for(".draft", draft_id=draft.id))
 
-    @expose("/drafts/<int:draft_id>")
+    @expose("/drafts/<rowid:draft_id>")
     def draft(self, draft_id: int):
         draft = self._draft_or_404(draft_id)
         return self._report_page(draft)
@@ -219,15 +207,12 @@ class ProcessesView(RoleAccess, BaseView):
             m.bound_label = labels.get(m.process_id, "")
         return matters
 
-    @expose("/drafts/<int:draft_id>/xml")
+    @expose("/drafts/<rowid:draft_id>/xml")
     def draft_xml(self, draft_id: int):
         draft = self._draft_or_404(draft_id)
-        name = None
-        if request.args.get("download"):
-            name = draft.filename or f"{draft.key or 'draft'}.bpmn"
-        return _xml_response(draft.xml, name)
+        return diagram_response(draft.xml, draft.filename or f"{draft.key or 'draft'}.bpmn")
 
-    @expose("/drafts/<int:draft_id>/validate", methods=["POST"])
+    @expose("/drafts/<rowid:draft_id>/validate", methods=["POST"])
     def validate(self, draft_id: int):
         self._writer()
         draft = drafts.revalidate(self._draft_or_404(draft_id))
@@ -236,7 +221,7 @@ class ProcessesView(RoleAccess, BaseView):
               "success" if draft.ok else "warning")
         return redirect(url_for(".draft", draft_id=draft.id))
 
-    @expose("/drafts/<int:draft_id>/delete", methods=["POST"])
+    @expose("/drafts/<rowid:draft_id>/delete", methods=["POST"])
     def delete(self, draft_id: int):
         self._writer()
         draft = self._draft_or_404(draft_id)
@@ -244,7 +229,7 @@ class ProcessesView(RoleAccess, BaseView):
         flash(_("草稿 #%(id)s 已删除（已发布的版本不受影响）。", id=draft_id), "success")
         return redirect(url_for(".index"))
 
-    @expose("/drafts/<int:draft_id>/publish", methods=["POST"])
+    @expose("/drafts/<rowid:draft_id>/publish", methods=["POST"])
     def publish(self, draft_id: int):
         user = self._writer()
         draft = self._draft_or_404(draft_id)
@@ -257,7 +242,7 @@ class ProcessesView(RoleAccess, BaseView):
         raw = (request.form.get("matter") or "").strip()
         matter = None
         if raw:
-            matter = Matter.get_or_none(Matter.id == int(raw)) if raw.isdigit() and len(raw) < 10 else None
+            matter = Matter.get_or_none(Matter.id == number) if (number := row_id(raw)) is not None else None
             if matter is None:
                 return self._report_page(draft, error=_("所选事项不存在，未发布。请重新选择。"), status=400)
         try:
@@ -288,7 +273,7 @@ class ProcessesView(RoleAccess, BaseView):
             abort(404)
         return definition
 
-    @expose("/versions/<int:definition_id>")
+    @expose("/versions/<rowid:definition_id>")
     def version(self, definition_id: int):
         definition = self._definition_or_404(definition_id)
         matters = list(Matter.select().where(Matter.process == definition).order_by(Matter.code))
@@ -308,11 +293,11 @@ class ProcessesView(RoleAccess, BaseView):
                           cases=cases, others=others, rows=rows, scheme=scheme,
                           xml_url=url_for(".version_xml", definition_id=definition.id))
 
-    @expose("/versions/<int:definition_id>/xml")
+    @expose("/versions/<rowid:definition_id>/xml")
     def version_xml(self, definition_id: int):
         definition = self._definition_or_404(definition_id)
-        name = f"{definition.key}-v{definition.version}.bpmn" if request.args.get("download") else None
-        return _xml_response(definition.xml, name, etag=definition.checksum)
+        return diagram_response(definition.xml, f"{definition.key}-v{definition.version}.bpmn",
+                                etag=definition.checksum)
 
     # --- shipped templates ---------------------------------------------------------------------
 
@@ -331,8 +316,7 @@ class ProcessesView(RoleAccess, BaseView):
     @expose("/templates/<key>/xml")
     def template_xml(self, key: str):
         found = self._template_or_404(key)
-        name = found["path"].name if request.args.get("download") else None
-        return _xml_response(found["path"].read_text(encoding="utf-8"), name)
+        return diagram_response(found["path"].read_text(encoding="utf-8"), found["path"].name)
 
     @expose("/templates/<key>/draft", methods=["POST"])
     def template_draft(self, key: str):
@@ -398,15 +382,15 @@ class ProcessesView(RoleAccess, BaseView):
     @expose("/designer/blank.bpmn")
     def designer_blank(self):
         self._writer()
-        return _xml_response(drafts.blank_diagram())
+        return diagram_response(drafts.blank_diagram(), "new_process.bpmn")
 
-    @expose("/designer/drafts/<int:draft_id>")
+    @expose("/designer/drafts/<rowid:draft_id>")
     def designer_draft(self, draft_id: int):
         draft = self._draft_or_404(draft_id)
         return self._designer(url_for(".draft_xml", draft_id=draft.id), _("草稿 #%(id)s", id=draft.id),
                               draft=draft, filename=draft.filename)
 
-    @expose("/designer/versions/<int:definition_id>")
+    @expose("/designer/versions/<rowid:definition_id>")
     def designer_version(self, definition_id: int):
         definition = self._definition_or_404(definition_id)
         return self._designer(url_for(".version_xml", definition_id=definition.id),
@@ -435,7 +419,7 @@ class ProcessesView(RoleAccess, BaseView):
         draft = None
         if data.get("draft") not in (None, ""):
             raw = str(data["draft"])
-            draft = drafts.get(int(raw)) if raw.isdigit() and len(raw) < 10 else None
+            draft = drafts.get(number) if (number := row_id(raw)) is not None else None
             if draft is None:
                 return jsonify(error=_("草稿 #%(id)s 不存在（可能已被删除），未保存。您的修改仍保留在本页，可以另存为新草稿。",
                                        id=raw[:12]), missing=True), 404

@@ -5,16 +5,17 @@ random-inspection draws (双随机抽取).
   mine); one item's page with the case, the commitment signed and the result form. A failed
   result revokes the case, records the dishonesty and recomputes the tier
   (`plugin.supervision.service.record_result`, one transaction).
-- `DrawView` (/admin/xinyipi_inspection_draw/): the draws; a new draw previewed first (a dry run
-  of `service.plan` with the same seed) and then committed (`service.draw`); one draw's page with
-  its per-tier table, the drawn cases with their inspectors and a replay check.
+- `DrawView` (/admin/xinyipi_inspection_draw/): the draws; a new draw previewed first
+  (`service.preview`: a seed from the system, the preview audited) and then committed
+  (`service.draw_previewed`: the previewed scope, day and seed, never the form's); one draw's page
+  with its per-tier table, the drawn cases with their inspectors and a replay check. Nobody types
+  a seed: a form that carries one is refused.
 
 Supervisors (and system administrators) draw and record; reviewers and approvers may read.
 """
 from __future__ import annotations
 
 import datetime as _dt
-import re
 
 from flask import Response, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
@@ -28,6 +29,7 @@ from plugin.applications.progress import PATHS, business_today, local_time
 from plugin.catalog.models import Matter
 from plugin.credit.models import SEVERE, SEVERITIES, DishonestyRecord, Subject, TierChange
 from plugin.i18n import _, _l
+from plugin.urls import row_id
 from plugin.supervision import service as supervision
 from plugin.supervision.models import (KINDS, PENDING, STATES, VERIFICATION, InspectionDraw,
                                        SupervisionItem)
@@ -36,7 +38,6 @@ SUPERVISION_CATEGORY = _l("批后监管")
 READERS = frozenset({SUPERVISOR, REVIEWER, APPROVER})
 WRITERS = frozenset({SUPERVISOR})
 PAGE_SIZE = 200
-MAX_SEED = 2 ** 63 - 1
 RESULTS = {"passed": _l("合格"), "failed": _l("不合格")}
 
 
@@ -124,11 +125,11 @@ class SupervisionView(RoleAccess, BaseView):
             alert=alert, error=error, **_helpers())
         return Response(body, status=status)
 
-    @expose("/item/<int:item_id>/")
+    @expose("/item/<rowid:item_id>/")
     def item(self, item_id):
         return self._render_item(item_id)
 
-    @expose("/item/<int:item_id>/result", methods=("POST",))
+    @expose("/item/<rowid:item_id>/result", methods=("POST",))
     def record(self, item_id):
         user = current_staff()
         if not user.has_role(WRITERS):
@@ -165,10 +166,12 @@ def _matters():
 
 
 def parse_draw_form(form) -> tuple[dict, dict, tuple | None]:
-    """(values as typed, errors by field, (matter code or None, date, seed or None) when valid)."""
-    values = {"matter": (form.get("matter") or "").strip(), "on_date": (form.get("on_date") or "").strip(),
-              "seed": (form.get("seed") or "").strip()}
+    """(values as typed, errors by field, (matter code or None, date) when valid). A seed is never
+    taken from a person: a form that carries one is refused."""
+    values = {"matter": (form.get("matter") or "").strip(), "on_date": (form.get("on_date") or "").strip()}
     errors = {}
+    if (form.get("seed") or "").strip():
+        errors["seed"] = _("随机种子由系统生成，不能指定：已拒绝。")
     matter = values["matter"] or None
     if matter and not Matter.select().where(Matter.code == matter).exists():
         errors["matter"] = _("事项 %(code)s 不存在", code=matter)
@@ -180,13 +183,7 @@ def parse_draw_form(form) -> tuple[dict, dict, tuple | None]:
     else:
         if on > business_today():
             errors["on_date"] = _("抽查基准日不能晚于今天。")
-    seed = None
-    if values["seed"]:
-        if not re.fullmatch(r"\d{1,19}", values["seed"]) or int(values["seed"]) > MAX_SEED:
-            errors["seed"] = _("随机种子须为不大于 %(max)s 的非负整数，或留空由系统生成。", max=MAX_SEED)
-        else:
-            seed = int(values["seed"])
-    return values, errors, (None if errors else (matter, on, seed))
+    return values, errors, (None if errors else (matter, on))
 
 
 def _tier_table(ratios: dict, population: list, drawn_tiers: list[str]) -> list[dict]:
@@ -205,7 +202,7 @@ class DrawView(RoleAccess, BaseView):
                      .limit(PAGE_SIZE))
         matters = _matters()
         matter_names = {m.code: m.name for m in matters}
-        values = values or {"matter": "", "on_date": business_today().isoformat(), "seed": ""}
+        values = values or {"matter": "", "on_date": business_today().isoformat()}
         body = self.render("xinyipi/supervision/draws.html", draws=draws, matters=matters,
                            matter_names=matter_names, values=values, errors=errors or {}, preview=preview,
                            alert=alert, may_draw=self.may_write(), who=lambda u: who(u, staff_names([u])),
@@ -216,11 +213,11 @@ class DrawView(RoleAccess, BaseView):
     def index(self):
         return self._index()
 
-    def _preview(self, plan) -> dict:
+    def _preview(self, plan, preview_id: int) -> dict:
         cases = {a.id: a for a in Application.select(Application, Matter, Subject).join(Matter).switch(Application)
                  .join(Subject).where(Application.id.in_([d.application_id for d in plan.drawn]))}
         names = staff_names(plan.inspectors)
-        return {"plan": plan, "counts": plan.counts(), "sha": plan.population_sha256,
+        return {"plan": plan, "id": preview_id, "counts": plan.counts(), "sha": plan.population_sha256,
                 "drawn": [{"case": cases[d.application_id], "tier": d.tier, "inspector": who(d.inspector, names)}
                           for d in plan.drawn]}
 
@@ -230,37 +227,40 @@ class DrawView(RoleAccess, BaseView):
             return forbidden()
         values, errors, parsed = parse_draw_form(request.form)
         if parsed is None:
-            return self._index(values, errors, alert=_("抽取条件有误，请按提示修改。"), status=400)
+            return self._index(values, errors, alert=errors.get("seed") or _("抽取条件有误，请按提示修改。"), status=400)
         try:
-            plan = supervision.plan(*parsed)
+            plan, preview_id = supervision.preview(*parsed, current_staff().username)
         except supervision.SupervisionError as e:
             return self._index(values, errors, alert=str(e), status=400)
-        values["seed"] = str(plan.seed)
-        return self._index(values, preview=self._preview(plan))
+        return self._index(values, preview=self._preview(plan, preview_id))
 
     @expose("/new", methods=("POST",))
     def new(self):
+        """Make the previewed draw: which one is the preview's id; scope, day and seed are the
+        preview's as audited (whatever else the form says)."""
         if not self.may_write():
             return forbidden()
-        values, errors, parsed = parse_draw_form(request.form)
-        if parsed is None:
-            return self._index(values, errors, alert=_("抽取条件有误，请按提示修改。"), status=400)
-        matter, on, seed = parsed
+        if (request.form.get("seed") or "").strip():
+            return self._index(alert=_("随机种子由系统生成，不能指定：已拒绝。"), status=400)
+        user = current_staff().username
         try:
-            shown = request.form.get("population_sha256")
-            if shown and seed is not None:
-                fresh = supervision.plan(matter, on, seed)
-                if fresh.population_sha256 != shown:
-                    return self._index(values, preview=self._preview(fresh), status=409, alert=_(
-                        "预览之后抽取范围发生了变化（有办件新准予许可或已撤销），未抽取。请核对下面新的预览后再确认。"))
-            record = supervision.draw(matter, on, current_staff().username, seed)
+            record = supervision.draw_previewed(row_id(request.form.get("preview")), user)
+        except supervision.PopulationChanged:
+            shown = supervision.previewed(row_id(request.form.get("preview")), user).detail
+            return self._index({"matter": shown["matter"] or "", "on_date": shown["on_date"]}, status=409, alert=_(
+                "预览之后抽取范围发生了变化（有办件新准予许可或已撤销），未抽取。请重新预览，核对后再确认。"))
+        except supervision.PreviewNotFound:
+            return self._index(alert=_("没有找到您的这次预览：请先预览，再确认抽取。"), status=400)
+        except supervision.AlreadyDrawn as e:
+            return self._index(alert=_("这次预览已经抽取过（批次 #%(id)s），不能再抽一次；如需新的抽取，请重新预览。",
+                                       id=e.draw_id), status=409)
         except supervision.SupervisionError as e:
-            return self._index(values, errors, alert=str(e), status=400)
+            return self._index(alert=str(e), status=400)
         flash(_("已完成抽取：范围内 %(p)s 件，抽中 %(d)s 件，随机种子 %(s)s。", p=record.population_count,
                 d=record.drawn_count, s=record.seed), "success")
         return redirect(url_for(".draw", draw_id=record.id))
 
-    @expose("/draw/<int:draw_id>/")
+    @expose("/draw/<rowid:draw_id>/")
     def draw(self, draw_id):
         record = InspectionDraw.get_or_none(InspectionDraw.id == draw_id)
         if record is None:
@@ -286,7 +286,8 @@ class DrawView(RoleAccess, BaseView):
                        record.population, record.inspectors, []).population_sha256
         return self.render("xinyipi/supervision/draw.html", record=record, items=items, matter=matter,
                            tiers=_tier_table(record.ratios, record.population, [i.tier_code for i in items]),
-                           replay=replay, sha=sha, who=lambda u: who(u, names), **_helpers())
+                           replay=replay, sha=sha, previews=supervision.previews_before(record),
+                           who=lambda u: who(u, names), **_helpers())
 
 
 def register(admin) -> None:

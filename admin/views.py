@@ -24,16 +24,19 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from admin.filters import FreshOptions, data_options, departments
 from admin.formats import DETAIL_FORMATTERS, LIST_FORMATTERS
-from admin.auth import (ALL_STAFF, APPROVER, CATALOG_ADMIN, REVIEWER, SUPERVISOR, SYSADMIN,
+from admin.auth import (ALL_STAFF, APPROVER, CATALOG_ADMIN, PROCESS_DESIGNER, REVIEWER, SUPERVISOR, SYSADMIN,
                         RoleAccess, current_staff)
 from plugin.accounts import StaffUser
-from plugin.applications.models import AuditEntry
+from plugin.applications.models import AuditEntry, Incident
 from plugin.calendar import CalendarDay
 from plugin.catalog.models import (Material, MaterialRequirement, Matter, MatterTierLimit, NegativeListEntry)
 from plugin.credit.codes import InvalidCode, validate_subject_code
 from plugin.credit.models import DishonestyRecord, Subject, Tier, TierScheme
+from plugin import clock
 from plugin.db import ReferenceCache, database, now
+from plugin import spreadsheet
 from plugin.i18n import _, _l
+from plugin.urls import row_id
 
 CATALOG, CREDIT, SYSTEM = _l("事项目录"), _l("信用"), _l("系统")
 CREDIT_READERS = frozenset({CATALOG_ADMIN, REVIEWER, APPROVER, SUPERVISOR})
@@ -62,6 +65,11 @@ def uses_of(row, owned=()) -> list[str]:
             noun = TABLE_NOUNS.get(field.model._meta.table_name, field.model.__name__)
             found.append(_("%(count)s 个%(noun)s", count=count, noun=noun))
     return found
+
+
+def row_ids(ids) -> list[int]:
+    """The ids of the rows an action was asked for that can be row ids at all (others match nothing)."""
+    return [n for n in (row_id(i) for i in ids) if n is not None]
 
 
 def audit(action_name: str, row=None, **detail) -> None:
@@ -103,7 +111,18 @@ class GuardedInlineConverter(InlineModelConverter):
     inline_field_list_type = GuardedInlineList
 
 
-class XinYiPiModelView(RoleAccess, FreshOptions, ModelView):
+class SafeExport:
+    """Mixin for model views: Flask-Admin's export (off unless a view sets ``can_export``) writes
+    every value escaped against spreadsheet formula injection, like every CSV of ours, and writes
+    the values themselves (the list's formatters make HTML for the page, not for a spreadsheet)."""
+
+    column_formatters_export: dict = {}
+
+    def get_export_value(self, model, name):
+        return spreadsheet.cell(super().get_export_value(model, name))
+
+
+class XinYiPiModelView(RoleAccess, SafeExport, FreshOptions, ModelView):
     """Every staff role may look; catalog administrators (and sysadmins) may change."""
 
     roles = ALL_STAFF
@@ -228,7 +247,7 @@ class OnNegativeListFilter(filters.BasePeeweeFilter):
         super().__init__(column, name, options=(("1", _l("是")), ("0", _l("否"))))
 
     def apply(self, query, value):
-        today = _dt.date.today()
+        today = clock.today()
         active = (NegativeListEntry.select(NegativeListEntry.matter)
                   .where((NegativeListEntry.effective_from <= today)
                          & (NegativeListEntry.effective_to.is_null() | (NegativeListEntry.effective_to >= today))))
@@ -351,7 +370,7 @@ class MaterialView(XinYiPiModelView):
 
 
 def _entry_state(view, context, model, name):
-    today = _dt.date.today()
+    today = clock.today()
     if model.effective_from > today:
         return _("未生效")
     if model.effective_to is not None and model.effective_to < today:
@@ -383,9 +402,9 @@ class NegativeListView(XinYiPiModelView):
         if not self.may_write():
             flash(_("您的角色无权修改负面清单。"), "error")
             return
-        today = _dt.date.today()
+        today = clock.today()
         with database.atomic():
-            for entry in NegativeListEntry.select().where(NegativeListEntry.id.in_([int(i) for i in ids])):
+            for entry in NegativeListEntry.select().where(NegativeListEntry.id.in_(row_ids(ids))):
                 if entry.effective_to is None or entry.effective_to > today:
                     entry.effective_to = today
                     entry.save()
@@ -444,7 +463,10 @@ class TierSchemeView(XinYiPiModelView):
             flash(_("请只选择一个等级体系。"), "error")
             return
         from plugin.credit.tiers import activate_scheme
-        scheme = TierScheme.get_by_id(int(ids[0]))
+        scheme = TierScheme.get_or_none(TierScheme.id == row_id(ids[0]))
+        if scheme is None:
+            flash(_("所选等级体系不存在（可能已被删除）。"), "error")
+            return
         activate_scheme(scheme.code)
         audit("tier_scheme.activate", scheme)
         flash(_("已启用“%(name)s”。已发布的事项请重新发布，以便按新体系记录各等级的办理路径。", name=scheme.name),
@@ -549,7 +571,7 @@ class SubjectView(XinYiPiModelView):
         rows = list(rows)
         if rows:
             from plugin.credit.tiers import active_scheme_info, effective_tier
-            today = _dt.date.today()
+            today = clock.today()
             records = {}
             for r in (DishonestyRecord.select().where(
                     DishonestyRecord.subject.in_([s.id for s in rows]) & DishonestyRecord.active_clause(today))):
@@ -574,7 +596,7 @@ class SubjectView(XinYiPiModelView):
 
 
 def _record_state(view, context, model, name):
-    today = _dt.date.today()
+    today = clock.today()
     if model.repaired_at:
         return _("已修复")
     if model.end is not None and model.end < today:
@@ -613,10 +635,10 @@ class DishonestyRecordView(XinYiPiModelView):
         if not self.may_write():
             flash(_("您的角色无权修改失信记录。"), "error")
             return
-        today = _dt.date.today()
+        today = clock.today()
         changed = 0
         with database.atomic():
-            for record in DishonestyRecord.select().where(DishonestyRecord.id.in_([int(i) for i in ids])):
+            for record in DishonestyRecord.select().where(DishonestyRecord.id.in_(row_ids(ids))):
                 if record.repaired_at is not None:
                     continue
                 if what == "repair":
@@ -675,6 +697,35 @@ class StaffUserView(XinYiPiModelView):
         return False
 
 
+# ---------------------------------------------------------------------------------------------
+# incidents: diagrams that failed while a case ran (the case was left unchanged)
+# ---------------------------------------------------------------------------------------------
+class IncidentView(XinYiPiModelView):
+    """Read-only: incidents are written by the engine; staff mark them handled."""
+
+    roles = ALL_STAFF
+    write_roles = frozenset({PROCESS_DESIGNER})
+    allow_create = allow_edit = allow_delete = False
+    column_list = ("created_at", "operation", "application", "matter", "process", "element_id", "message",
+                   "occurrences", "last_at", "resolved_at", "resolved_by")
+    column_default_sort = ("created_at", True)
+    column_filters = ("operation", "element_id", "resolved_at")
+    column_searchable_list = ("message", "element_id", "subject_code")
+    column_formatters = {"operation": lambda v, c, m, n: m.operation_label}
+    extra_labels = {"operation": _l("操作")}
+
+    @action("resolve", _l("标记为已处理"), _l("确定将所选流程异常标记为已处理吗？"))
+    def action_resolve(self, ids):
+        if not self.may_write():
+            flash(_("您的角色无权处理流程异常。"), "error")
+            return
+        from plugin.applications import incidents
+        user = current_staff()
+        count = incidents.resolve([int(i) for i in ids], user.username if user else "system")
+        audit("incident.resolve", ids=[int(i) for i in ids])
+        flash(_("已将 %(count)s 条流程异常标记为已处理。", count=count), "success")
+
+
 VIEWS = [
     (MatterView, Matter, _l("事项"), CATALOG),
     (MaterialView, Material, _l("材料目录"), CATALOG),
@@ -684,6 +735,7 @@ VIEWS = [
     (SubjectView, Subject, _l("信用主体"), CREDIT),
     (DishonestyRecordView, DishonestyRecord, _l("失信记录"), CREDIT),
     (StaffUserView, StaffUser, _l("工作人员"), SYSTEM),
+    (IncidentView, Incident, _l("流程异常"), SYSTEM),
 ]
 
 

@@ -17,7 +17,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask("xinyipi", instance_relative_config=True)
     if config:
         app.config.update(config)
-    XinYiPi(app)
+    XinYiPi(app).standalone = True
 
     @app.get("/")
     def home():

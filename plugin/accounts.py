@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import secrets
 
 import peewee as pw
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -127,3 +128,26 @@ class StaffUser(PasswordAccount):
 
     def __str__(self):
         return f"{self.name}（{ROLES.get(self.role, self.role)}）"
+
+
+FIRST_SYSADMIN = "sysadmin"
+
+
+def create_first_sysadmin() -> str | None:
+    """On a database without any staff account: create the system administrator `FIRST_SYSADMIN`
+    with a generated password and return that password (to be shown once; only its hash is
+    stored). None when there are staff accounts already (nothing is created)."""
+    from plugin.db import database
+    if StaffUser.select().exists():
+        return None
+    password = secrets.token_urlsafe(15)            # 20 characters, 120 bits
+    user = StaffUser(username=FIRST_SYSADMIN, name="系统管理员", role="sysadmin", department="")
+    user.set_password(password)
+    try:
+        with database.atomic():
+            if StaffUser.select().exists():       # another `init` was quicker
+                return None
+            user.save()
+    except pw.IntegrityError:
+        return None
+    return password

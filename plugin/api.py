@@ -4,11 +4,22 @@ from __future__ import annotations
 import hmac
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
+from peewee import DataError
 
 from plugin.credit.codes import InvalidCode, validate_subject_code
 from plugin.i18n import _
+from plugin.urls import is_out_of_range
 
 api = Blueprint("xinyipi_api", __name__, url_prefix="/api/v1")
+
+
+@api.errorhandler(OverflowError)
+@api.errorhandler(DataError)
+def _number_out_of_range(e):
+    """A number from the request that no database holds (see `plugin.urls`): not found, not a 500."""
+    if not is_out_of_range(e):
+        raise e
+    return jsonify(error="不存在：请求中的数字超出了范围"), 404
 
 
 @api.get("/health")

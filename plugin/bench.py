@@ -41,7 +41,7 @@ def scratch_database(postgres_url: str | None):
             dbmod.bind(url)
             migrate()
             with contextlib.redirect_stdout(io.StringIO()):
-                load_all()
+                load_all(demo_staff=True)
             yield "postgresql"
         finally:
             dbmod.database.close()
@@ -55,7 +55,7 @@ def scratch_database(postgres_url: str | None):
         try:
             dbmod.bind(f"sqlite:///{tmp}/bench.db")
             migrate()
-            load_all()
+            load_all(demo_staff=True)
             yield "sqlite"
         finally:
             dbmod.database.close()

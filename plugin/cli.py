@@ -9,6 +9,8 @@ import warnings
 import click
 from flask.cli import AppGroup, ScriptInfo
 
+from plugin import clock
+
 cli = AppGroup("xinyipi", help="信易批 xinyipi: credit-tiered approval on SpiffWorkflow.")
 
 
@@ -24,21 +26,33 @@ def _show_warnings(caught):
 
 @cli.command("init")
 def init_command():
-    """Create or upgrade the database schema (idempotent)."""
+    """Create or upgrade the database schema (idempotent). On a database without staff accounts,
+    create the system administrator `sysadmin` and print its generated password, once."""
+    from plugin.accounts import FIRST_SYSADMIN, create_first_sysadmin
     from plugin.migrations import migrate
     applied = migrate()
     click.echo("applied: " + ", ".join(applied) if applied else "schema is up to date")
+    password = create_first_sysadmin()
+    if password is not None:
+        click.echo(f"created the system administrator account {FIRST_SYSADMIN!r} (系统管理员); its password, "
+                   f"shown only now and stored only as a hash:")
+        click.echo(f"    {password}")
+        click.echo("sign in at /admin/login and change it (系统 → 工作人员)；此密码仅显示这一次，请立即登录并修改。")
 
 
 @cli.command("seed")
+@click.option("--demo-staff", is_flag=True,
+              help="also create the demo staff accounts, one per role, with the published password "
+                   "xinyipi-demo (never on a production database)")
 @click.option("--demo-cases", is_flag=True,
-              help="also make demo cases through the real service (only into a database without cases)")
-def seed_command(demo_cases):
-    """Load the seed catalog, tier schemes, demo subjects and staff (idempotent)."""
+              help="also make demo cases through the real service (only into a database without cases); "
+                   "implies --demo-staff")
+def seed_command(demo_staff, demo_cases):
+    """Load the seed catalog, tier schemes and demo subjects (idempotent); demo staff and cases on request."""
     from plugin.migrations import migrate
     from seeds.loader import load_all
     migrate()
-    summary = load_all()
+    summary = load_all(demo_staff=demo_staff or demo_cases)
     if demo_cases:
         from seeds.cases import load_demo_cases
         summary.update(load_demo_cases())
@@ -74,7 +88,7 @@ def _check_utf8(path: str) -> None:
             line += chunk.count(b"\n")
 
 
-def _import(kind: str, path: str, fmt: str | None):
+def _import(kind: str, path: str, fmt: str | None, report_path: str | None = None):
     from plugin.credit.importer import import_dishonesty, import_subjects
     try:
         if path != "-":
@@ -87,25 +101,35 @@ def _import(kind: str, path: str, fmt: str | None):
     for error in report.errors:
         click.echo(error, err=True)
     click.echo(f"imported {report.imported} row(s), {len(report.errors)} bad row(s)")
+    if report_path:
+        with open(report_path, "w", encoding="utf-8", newline="") as f:
+            f.write(report.to_csv())
+        click.echo(f"wrote the bad rows to {report_path}", err=True)
     if report.errors:
         sys.exit(1)
+
+
+REPORT_OPTION = click.option("--report", "report_path", default=None,
+                             help="also write the bad rows (line, reason) to this CSV file")
 
 
 @cli.command("import-subjects")
 @click.argument("path")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default=None,
               help="default: detected from the first line")
-def import_subjects_command(path, fmt):
+@REPORT_OPTION
+def import_subjects_command(path, fmt, report_path):
     """Upsert credit subjects from CSV (code,name,tier[,contact_email][,contact_phone]) or JSON lines."""
-    _import("subjects", path, fmt)
+    _import("subjects", path, fmt, report_path)
 
 
 @cli.command("import-dishonesty")
 @click.argument("path")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default=None)
-def import_dishonesty_command(path, fmt):
+@REPORT_OPTION
+def import_dishonesty_command(path, fmt, report_path):
     """Add dishonesty records from CSV (code,severity,reason,authority,start,end) or JSON lines."""
-    _import("dishonesty", path, fmt)
+    _import("dishonesty", path, fmt, report_path)
 
 
 @cli.command("subject")
@@ -332,13 +356,24 @@ def complete_command(number, task_id, who, data, expected_version):
     _print_case(app)
 
 
+def _sweep_uploads():
+    """Delete the uploaded files no case refers to any more, past the grace period."""
+    from flask import current_app
+
+    from plugin.applications.materials import sweep_unreferenced
+    return sweep_unreferenced(current_app.config["XINYIPI_UPLOAD_DIR"],
+                              current_app.config["XINYIPI_UPLOAD_GRACE_HOURS"])
+
+
 @cli.command("tick")
 def tick_command():
-    """Fire the timers that are due (run from cron, or use `xinyipi worker`)."""
+    """Fire the timers that are due, and sweep unreferenced uploads (run from cron, or use `xinyipi worker`)."""
     from plugin.applications import service
     report = service.tick()
     click.echo(f"checked {report.checked}, fired {report.fired}, revoked for breach {report.revoked}, "
                f"conflicts {report.conflicts}, errors {len(report.errors)}")
+    swept = _sweep_uploads()
+    click.echo(f"uploads: removed {swept.removed} unreferenced file(s) ({swept.freed} bytes), kept {swept.kept}")
     for error in report.errors:
         click.echo(error, err=True)
     if report.errors:
@@ -349,17 +384,20 @@ def tick_command():
 @click.option("--matter", "matter_code", default=None, help="draw among this matter's approved cases")
 @click.option("--all", "all_matters", is_flag=True, help="draw among the approved cases of every matter")
 @click.option("--date", "on", default=None, help="the draw's reference day, YYYY-MM-DD (required to draw)")
-@click.option("--seed", type=int, default=None, help="the random seed (default: a new one, recorded)")
-@click.option("--by", "actor", default="cli", show_default=True, help="who draws (recorded)")
-@click.option("--dry-run", is_flag=True, help="show the draw without storing it")
+@click.option("--by", "actor", default="cli", show_default=True, help="who draws or previews (recorded)")
+@click.option("--dry-run", is_flag=True, help="show the draw without making it (the preview is audited)")
 @click.option("--replay", "replay_id", type=int, default=None, help="draw a recorded draw again from its seed and check it")
-def sample_command(matter_code, all_matters, on, seed, actor, dry_run, replay_id):
+def sample_command(matter_code, all_matters, on, actor, dry_run, replay_id):
     """Random inspection (双随机): draw approved cases by their tier's inspection ratio and assign
-    inspectors at random from the active supervisors, reproducibly from a recorded seed."""
+    inspectors at random from the active supervisors, reproducibly from a recorded seed.
+
+    The seed is always the system's (there is no --seed: a chosen seed would let one pick the
+    cases); --replay checks a recorded draw from its recorded seed, population and pool."""
     from plugin.supervision import service
     from plugin.supervision.models import InspectionDraw, SupervisionItem
     if replay_id is not None:
-        record = InspectionDraw.get_or_none(InspectionDraw.id == replay_id)
+        from plugin.urls import row_id
+        record = InspectionDraw.get_or_none(InspectionDraw.id == replay_id) if row_id(replay_id) is not None else None
         if record is None:
             fail(f"抽取批次 {replay_id} 不存在")
         again = [(d.application_id, d.inspector) for d in service.replay(record)]
@@ -380,10 +418,10 @@ def sample_command(matter_code, all_matters, on, seed, actor, dry_run, replay_id
         fail(f"--date must be YYYY-MM-DD, got {on!r}")
     try:
         if dry_run:
-            plan = service.plan(matter_code, day, seed)
+            plan, _preview_id = service.preview(matter_code, day, actor)
             drawn, seed_used, record_id = plan.drawn, plan.seed, None
         else:
-            record = service.draw(matter_code, day, actor, seed)
+            record = service.draw(matter_code, day, actor)
             drawn, seed_used, record_id = service.replay(record), record.seed, record.id
             plan = service.DrawPlan(record.matter_code, record.on_date, record.seed, record.scheme, record.ratios,
                                     record.population, record.inspectors, drawn)
@@ -422,6 +460,9 @@ def archive_command(code, fmt, output):
         click.echo(f"wrote {output}: {len(data['events'])} events", err=True)
 
 
+SWEEP_EVERY = 3600   # seconds between sweeps of the upload directory in `xinyipi worker`
+
+
 @cli.command("worker")
 @click.option("--interval", default=30.0, show_default=True, help="seconds between ticks")
 @click.option("--once", is_flag=True, help="tick once and exit")
@@ -431,10 +472,15 @@ def worker_command(interval, once):
 
     from plugin.applications import service
     from plugin.db import database
+    swept_at = 0.0
     while True:
         report = service.tick()
         if report.fired or report.errors:
-            click.echo(f"{_dt.datetime.now():%Y-%m-%d %H:%M:%S} fired {report.fired}, errors {len(report.errors)}")
+            click.echo(f"{clock.now():%Y-%m-%d %H:%M:%S} fired {report.fired}, errors {len(report.errors)}")
+        if time.monotonic() - swept_at > SWEEP_EVERY or once:      # a directory walk: hourly is enough
+            swept, swept_at = _sweep_uploads(), time.monotonic()
+            if swept.removed:
+                click.echo(f"{clock.now():%Y-%m-%d %H:%M:%S} removed {swept.removed} unreferenced upload(s)")
         for error in report.errors:
             click.echo(error, err=True)
         if once:
@@ -465,7 +511,7 @@ BY = click.option("--by", "by", default="cli", show_default=True, help="who does
 def account_list(unverified, disabled):
     """One account a line: code, state, verified, name."""
     from plugin.credit.models import Subject
-    from plugin.portal.models import ApplicantAccount
+    from plugin.identity.models import ApplicantAccount
     query = ApplicantAccount.select(ApplicantAccount, Subject).join(Subject).order_by(ApplicantAccount.code)
     if unverified:
         query = query.where(ApplicantAccount.verified_at.is_null())

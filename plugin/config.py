@@ -9,6 +9,8 @@ DEFAULTS = {
     "XINYIPI_SECRET_KEY": None,            # generated and kept in the instance folder when unset
     "XINYIPI_UPLOAD_DIR": None,            # <instance>/uploads when unset
     "XINYIPI_MAX_UPLOAD_MB": 20,
+    "XINYIPI_UPLOAD_QUOTA_MB": 200,        # what one applicant's cases may keep in all (distinct files)
+    "XINYIPI_UPLOAD_GRACE_HOURS": 24,      # unreferenced files younger than this are not swept by `tick`
     "XINYIPI_LOCALE": "zh_CN",
     "XINYIPI_TIMEZONE": "Asia/Shanghai",
     "XINYIPI_API_TOKEN": None,             # the credit platform's bearer token for archive exports (off when unset)
@@ -39,9 +41,11 @@ DEFAULTS = {
     "XINYIPI_OIDC_STAFF_CLAIM": "preferred_username",  # the claim holding a staff member's username
 }
 
-INTEGERS = ("XINYIPI_MAX_UPLOAD_MB", "XINYIPI_SUPERVISION_DAYS", "XINYIPI_SESSION_MINUTES",
-            "XINYIPI_ACTIVATION_MINUTES", "XINYIPI_SMTP_PORT")
 BOOLEANS = ("XINYIPI_RATELIMIT_ENABLED", "XINYIPI_SMTP_STARTTLS")
+
+INTEGER_KEYS = ("XINYIPI_MAX_UPLOAD_MB", "XINYIPI_SUPERVISION_DAYS", "XINYIPI_UPLOAD_QUOTA_MB",
+                "XINYIPI_UPLOAD_GRACE_HOURS", "XINYIPI_SESSION_MINUTES", "XINYIPI_ACTIVATION_MINUTES",
+                "XINYIPI_SMTP_PORT")
 
 
 def load(app) -> None:
@@ -49,7 +53,7 @@ def load(app) -> None:
     for key, default in DEFAULTS.items():
         if app.config.get(key) is None:
             value = os.environ.get(key, default)
-            if key in INTEGERS and value is not None:
+            if key in INTEGER_KEYS and value is not None:
                 value = int(value)
             elif key in BOOLEANS and isinstance(value, str):
                 value = value.strip().lower() not in ("", "0", "false", "no", "off")

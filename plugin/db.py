@@ -64,8 +64,10 @@ def is_postgres() -> bool:
 
 
 def now() -> _dt.datetime:
-    """Naive UTC timestamp, the one clock every stored time uses."""
-    return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
+    """Naive UTC timestamp, the one clock every stored time uses: the business clock
+    (`plugin.clock`), so a frozen moment stamps rows with that moment too."""
+    from plugin import clock
+    return clock.utc_naive()
 
 
 class BaseModel(peewee.Model):

@@ -1,9 +1,9 @@
 """`XinYiPi`, the Flask extension that mounts xinyipi into an app."""
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
 
-from plugin import config, db, i18n
+from plugin import config, db, headers, i18n, urls
 
 
 class XinYiPi:
@@ -16,6 +16,8 @@ class XinYiPi:
 
     def __init__(self, app: Flask | None = None, admin=None):
         self.admin = None
+        self.own_admin = False      # True when xinyipi created the Admin (its index is ours then)
+        self.standalone = False     # True in `plugin.create_app()`: every route of the app is ours
         if app is not None:
             self.init_app(app, admin)
 
@@ -25,6 +27,8 @@ class XinYiPi:
         app.extensions["xinyipi"] = self
         self._init_babel(app)
         i18n.init_app(app)
+        urls.init_app(app)          # before any route of ours is added: they use its converter
+        headers.init_app(app, self.serves_request)
 
         @app.before_request
         def _connect():
@@ -49,12 +53,22 @@ class XinYiPi:
         assets.init_app(app)
 
         from admin import init_admin
+        self.own_admin = admin is None
         self.admin = init_admin(app, admin)
 
         from plugin.identity import oidc, ratelimit, sessions
         sessions.init_app(app)       # the session cookie: HttpOnly, SameSite=Lax, Secure over HTTPS
         oidc.init_app(app)
         ratelimit.init_app(app)      # last: it puts its limits on the endpoints registered above
+
+    def serves_request(self) -> bool:
+        """Whether the current request is one of xinyipi's (not a host app's own route or admin view)."""
+        if self.standalone:
+            return True
+        blueprint = request.blueprint or ""
+        if blueprint.startswith("xinyipi_"):
+            return True
+        return self.own_admin and self.admin is not None and blueprint == self.admin.endpoint
 
     @staticmethod
     def _init_babel(app: Flask) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
+from plugin import clock
 from plugin.applications import materials, service
 from plugin.applications.models import Application
 from plugin.catalog.negative_list import is_on_negative_list
@@ -79,7 +80,7 @@ def load_demo_cases() -> dict:
     made.append(app)
 
     from plugin.supervision.service import draw
-    today = _dt.date.today()
+    today = clock.today()
     record = draw(instant.code, today, "admin", seed=DEMO_SEED)
     return {"demo cases": f"{len(made)} cases; inspection draw {record.id} (seed {DEMO_SEED}, "
                           f"{record.drawn_count} of {record.population_count} drawn)"}

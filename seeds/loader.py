@@ -1,4 +1,5 @@
-"""Loads the seed data: tier schemes, the catalog, demo subjects with dishonesty records, staff.
+"""Loads the seed data: tier schemes, the catalog, demo subjects with dishonesty records, and (only
+when asked for demo data) demo staff accounts with a published password.
 
 Every step upserts by natural key, so `xinyipi seed` can run any number of times.
 Demo subjects are generated from a fixed random seed: the same codes every time.
@@ -198,13 +199,18 @@ def load_staff() -> int:
     return len(DEMO_STAFF)
 
 
-def load_all() -> dict:
+def load_all(demo_staff: bool = False) -> dict:
+    """Everything `xinyipi seed` loads. The demo staff accounts (one per role, password
+    `DEMO_PASSWORD`, printed in the README) only with `demo_staff`: a production database must
+    never get accounts whose password is public."""
     from plugin.db import ReferenceCache
     ReferenceCache.clear_all()
     summary = {"tiers": load_schemes()}
     summary.update(load_catalog())
     summary.update(load_subjects())
-    summary["staff"] = f"{load_staff()} (password {DEMO_PASSWORD})"
+    if demo_staff:
+        summary["demo staff"] = (f"{load_staff()} accounts ({', '.join(u for u, *_rest in DEMO_STAFF)}), "
+                                 f"password {DEMO_PASSWORD}")
     ReferenceCache.clear_all()
     demo = demo_subjects()[:len(NAMED)]
     summary["demo subjects"] = "; ".join(f"{name} {code} {tier}" for code, name, _k, _s, tier, _sev in demo)

@@ -67,7 +67,7 @@ def _pg_seed_template() -> str:
         _pg_admin(f"CREATE DATABASE {name}")
         dbmod.bind(_pg_url(name))
         migrate()
-        load_all()
+        load_all(demo_staff=True)
         _close()
         _SEEDED_TEMPLATE["postgres"] = name
     return name
@@ -100,7 +100,7 @@ def seeded(database_url, backend, tmp_path_factory):
             template = tmp_path_factory.mktemp("seed") / "seeded.db"
             dbmod.bind(f"sqlite:///{template}")
             migrate()
-            load_all()
+            load_all(demo_staff=True)
             dbmod.database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
             _close()
             _SEEDED_TEMPLATE["sqlite"] = template

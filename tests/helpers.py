@@ -9,6 +9,7 @@ from plugin.catalog.models import Matter
 from plugin.catalog.negative_list import is_on_negative_list
 from plugin.credit.codes import make_credit_code
 from plugin.credit.models import DishonestyRecord, Subject, Tier, TierScheme
+from plugin.engine.definitions import checksum, parse_process, parse_xml, spec_to_json
 from plugin.engine.models import ProcessDefinition
 from seeds.loader import demo_subjects
 
@@ -132,3 +133,38 @@ def bound_account(code: str, password: str = "portal-pass-1"):
     if done.request.status == "code_sent":
         binding.to_review(done.request)
     return binding.approve(done.request.id, "staff:test-reviewer")
+
+
+def diagram(body: str, lane_nodes: str = "", process_id: str = "probe") -> str:
+    """A minimal process around `body`, with one reviewer lane holding `lane_nodes`."""
+    refs = "".join(f"<bpmn:flowNodeRef>{n}</bpmn:flowNodeRef>" for n in lane_nodes.split())
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+  id="Defs" targetNamespace="http://xinyipi.test">
+  <bpmn:process id="{process_id}" name="测试流程" isExecutable="true">
+    <bpmn:laneSet id="Lanes"><bpmn:lane id="Lane_R" name="reviewer">{refs}</bpmn:lane></bpmn:laneSet>
+    {body}
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def script_diagram(script: str, process_id: str = "probe") -> str:
+    """start → script task `Script_Evil` (the attack) → a script that decides → end."""
+    from xml.sax.saxutils import escape
+    return diagram(f"""
+    <bpmn:startEvent id="Start_1"/>
+    <bpmn:sequenceFlow id="F1" sourceRef="Start_1" targetRef="Script_Evil"/>
+    <bpmn:scriptTask id="Script_Evil" scriptFormat="python"><bpmn:script>{escape(script)}</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="F2" sourceRef="Script_Evil" targetRef="Script_Decide"/>
+    <bpmn:scriptTask id="Script_Decide" scriptFormat="python"><bpmn:script>decision = "approved"
+path = "instant"</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="F3" sourceRef="Script_Decide" targetRef="End_1"/>
+    <bpmn:endEvent id="End_1" name="结束"/>""", process_id=process_id)
+
+
+def store_unchecked(xml: str, key: str = "tampered") -> ProcessDefinition:
+    """Put a diagram into storage the way a tampered database would: no validation at all."""
+    _, spec, subs = parse_process(parse_xml(xml))
+    return ProcessDefinition.create(key=key, version=99, name="tampered", xml=xml, checksum=checksum(xml),
+                                    spec_json=spec_to_json(spec, subs), tier_paths_json="{}")

@@ -3,7 +3,12 @@
 `CaseMaterial` is one line of `requirements_for` frozen onto the case when it is submitted, with
 what became of it: a file uploaded (stored under ``XINYIPI_UPLOAD_DIR`` by its SHA-256), owed
 (容缺后补, with the supplement deadline), replaced by the signed commitment, waived, or fetched
-from an e-licence. `Commitment` is a signed 告知承诺书 or 容缺受理承诺书: its full text, the
+from an e-licence.
+
+Files are kept once per content, and only while a row refers to them: `Quota` caps what one
+applicant's cases may keep (``XINYIPI_UPLOAD_QUOTA_MB``), and `sweep_unreferenced` (run by
+``xinyipi tick``) deletes the files no row refers to any more (replaced files, discarded drafts)
+once they are older than the grace period (``XINYIPI_UPLOAD_GRACE_HOURS``). `Commitment` is a signed 告知承诺书 or 容缺受理承诺书: its full text, the
 text's hash and the time it was signed.
 """
 from __future__ import annotations
@@ -13,12 +18,14 @@ import datetime as _dt
 import hashlib
 import os
 import tempfile
+import time
 
 import peewee as pw
 
 from plugin.applications.models import Application
 from plugin.catalog import requirements as _req
 from plugin.db import BaseModel, now
+from plugin.i18n import _
 
 PROVIDED, OWED, SUPPLIED, REPLACED, WAIVED, FETCHED, NOT_GIVEN = (
     "provided", "owed", "supplied", "replaced", "waived", "fetched", "not_given")
@@ -127,15 +134,56 @@ def blob_path(upload_dir: str, sha256: str) -> str:
     return os.path.join(upload_dir, sha256[:2], sha256[2:4], sha256)
 
 
-def store_file(stream, filename: str | None, upload_dir: str, max_mb: int, label: str = "") -> StoredFile:
+MB = 1024 * 1024
+TEMP_PREFIX = ".upload-"
+
+
+class Quota:
+    """What one applicant's cases may keep: `limit` bytes of distinct files. `used` counts the files
+    their case rows refer to now (each content once), leaving out the rows a request replaces;
+    `admit` takes each new file of the request in turn."""
+
+    def __init__(self, limit: int, used: int, known: set[str]):
+        self.limit, self.used, self.known = limit, used, set(known)
+
+    def admit(self, sha256: str, size: int, what: str) -> None:
+        """Count a stored file, or ValueError (in the reader's language) when it does not fit."""
+        if sha256 in self.known:
+            return                     # the same content is kept once: it costs nothing more
+        if self.used + size > self.limit:
+            raise ValueError(_("%(what)s未保存：您的材料存储空间上限为 %(limit)s MB，已用 %(used)s MB，这个文件 %(size)s MB"
+                               "放不下。请删除不再需要的申请草稿或文件后再上传。", what=what,
+                               limit=_mb(self.limit), used=_mb(self.used), size=_mb(size)))
+        self.used += size
+        self.known.add(sha256)
+
+
+def _mb(size: int) -> str:
+    return f"{size / MB:.1f}".rstrip("0").rstrip(".")
+
+
+def quota_for(subject_id: int, limit_mb: int, application=None, replacing=()) -> Quota:
+    """The quota of the applicant `subject_id`; the rows of `application` for the material codes in
+    `replacing` (about to get a new file) are not counted."""
+    rows = (CaseMaterial.select(CaseMaterial.sha256, CaseMaterial.size)
+            .join(Application, on=(CaseMaterial.application == Application.id))
+            .where((Application.subject == subject_id) & CaseMaterial.sha256.is_null(False)))
+    if application is not None and replacing:
+        rows = rows.where(~((CaseMaterial.application == application) & CaseMaterial.material_code.in_(list(replacing))))
+    files = dict(rows.distinct().tuples())
+    return Quota(limit_mb * MB, sum(size or 0 for size in files.values()), set(files))
+
+
+def store_file(stream, filename: str | None, upload_dir: str, max_mb: int, label: str = "",
+               quota: Quota | None = None) -> StoredFile:
     """Store the file read from `stream` under `upload_dir` by its SHA-256, after checking that it is
-    a PDF, JPEG or PNG (by its content) of at most `max_mb` MB. On refusal nothing is kept and
-    ValueError says why, in Chinese."""
+    a PDF, JPEG or PNG (by its content) of at most `max_mb` MB and, given a `quota`, that it fits in
+    the applicant's storage. On refusal nothing is kept and ValueError says why, in Chinese."""
     what = f"“{label}”" if label else "文件"
     limit = max_mb * 1024 * 1024
     os.makedirs(upload_dir, exist_ok=True)
     digest, size, head = hashlib.sha256(), 0, b""
-    fd, temp = tempfile.mkstemp(prefix=".upload-", dir=upload_dir)
+    fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=upload_dir)
     try:
         with os.fdopen(fd, "wb") as out:
             while True:
@@ -155,10 +203,13 @@ def store_file(stream, filename: str | None, upload_dir: str, max_mb: int, label
         if content_type is None:
             raise ValueError(f"{what}不是 PDF、JPEG 或 PNG 文件（按文件内容判断，与扩展名无关），未保存")
         sha = digest.hexdigest()
+        if quota is not None:
+            quota.admit(sha, size, what)
         final = blob_path(upload_dir, sha)
         os.makedirs(os.path.dirname(final), exist_ok=True)
         if os.path.exists(final):
             os.unlink(temp)
+            os.utime(final)            # fresh again: the sweep's grace period covers the row about to refer to it
         else:
             os.replace(temp, final)
         temp = None
@@ -166,6 +217,74 @@ def store_file(stream, filename: str | None, upload_dir: str, max_mb: int, label
     finally:
         if temp is not None and os.path.exists(temp):
             os.unlink(temp)
+
+
+@dataclasses.dataclass
+class SweepReport:
+    removed: int = 0
+    freed: int = 0          # bytes
+    kept: int = 0           # files still referred to, or too young to judge
+
+
+def _stored_files(upload_dir: str):
+    """(path, name) of every file under `upload_dir`: blobs under xx/yy/<sha256>, and temporary files."""
+    for dirpath, _dirs, files in os.walk(upload_dir):
+        for name in files:
+            yield os.path.join(dirpath, name), name
+
+
+def sweep_unreferenced(upload_dir: str, grace_hours: float = 24, chunk: int = 500) -> SweepReport:
+    """Delete the files under `upload_dir` that no case row refers to (a replaced file, a discarded
+    draft's) and that are older than `grace_hours` (an upload is stored before its row is written),
+    and temporary files of uploads that never finished. Safe to run while people upload: a file
+    whose content is uploaded again is touched (`store_file`), so it is young again."""
+    report = SweepReport()
+    if not os.path.isdir(upload_dir):
+        return report
+    cutoff = time.time() - grace_hours * 3600
+    old: dict[str, str] = {}
+    for path, name in _stored_files(upload_dir):
+        try:
+            mtime = os.stat(path).st_mtime
+        except FileNotFoundError:
+            continue
+        if mtime > cutoff:
+            report.kept += 1
+        elif name.startswith(TEMP_PREFIX):
+            report.freed += _remove(path)
+            report.removed += 1
+        elif _is_hash(name) and path == blob_path(upload_dir, name):
+            old[name] = path           # anything else under the directory is not ours to delete
+    names = sorted(old)
+    for start in range(0, len(names), chunk):
+        part = names[start:start + chunk]
+        referenced = {sha for (sha,) in CaseMaterial.select(CaseMaterial.sha256)
+                      .where(CaseMaterial.sha256.in_(part)).distinct().tuples()}
+        for name in part:
+            path = old[name]
+            try:
+                young = os.stat(path).st_mtime > cutoff    # touched by an upload since the walk
+            except FileNotFoundError:
+                continue
+            if name in referenced or young:
+                report.kept += 1
+            else:
+                report.freed += _remove(path)
+                report.removed += 1
+    return report
+
+
+def _is_hash(name: str) -> bool:
+    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)
+
+
+def _remove(path: str) -> int:
+    try:
+        size = os.stat(path).st_size
+        os.unlink(path)
+        return size
+    except FileNotFoundError:
+        return 0
 
 
 # ---------------------------------------------------------------------------------------------

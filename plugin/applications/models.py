@@ -100,3 +100,32 @@ class AuditEntry(BaseModel):
 
     class Meta:
         table_name = "audit_entry"
+
+
+class Incident(BaseModel):
+    """A diagram that failed while it ran (a script, a condition, a timer, a stored spec that no
+    longer passes the safety check): the case was left as it was, and staff see this row.
+    One open row per case, element and message; a repeat (every `tick`) counts up."""
+
+    application = pw.ForeignKeyField(Application, null=True, backref="incidents", on_delete="RESTRICT",
+                                     verbose_name="办件")
+    matter = pw.ForeignKeyField(Matter, null=True, on_delete="RESTRICT", verbose_name="事项")
+    process = pw.ForeignKeyField(ProcessDefinition, null=True, on_delete="RESTRICT", verbose_name="流程版本")
+    subject_code = pw.CharField(max_length=18, null=True, verbose_name="申请人")
+    operation = pw.CharField(max_length=32, verbose_name="操作")  # start / task / timer / load
+    element_id = pw.CharField(max_length=100, null=True, verbose_name="流程元素")
+    message = pw.TextField(verbose_name="错误")
+    occurrences = pw.IntegerField(default=1, verbose_name="次数")
+    created_at = pw.DateTimeField(default=now, index=True, verbose_name="首次发生")
+    last_at = pw.DateTimeField(default=now, verbose_name="最近发生")
+    resolved_at = pw.DateTimeField(null=True, index=True, verbose_name="处理时间")
+    resolved_by = pw.CharField(max_length=100, null=True, verbose_name="处理人")
+
+    class Meta:
+        table_name = "incident"
+
+    OPERATIONS = {"start": "提交申请", "task": "办理任务", "timer": "定时器", "load": "载入流程"}
+
+    @property
+    def operation_label(self) -> str:
+        return self.OPERATIONS.get(self.operation, self.operation)

@@ -9,14 +9,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 
-from SpiffWorkflow.util.task import TaskState
 
+from plugin import clock
 from plugin.applications import service
 from plugin.applications.models import ACCEPTED, IN_REVIEW, SUBMITTED, Application, HumanTask
 from plugin.calendar import working_days_between
 from plugin.engine import runtime
 from plugin.engine.models import ProcessDefinition
-from plugin.engine.scripting import business_now
 from plugin.i18n import _l
 
 #: The handling paths a diagram sets in `path` (bpmn/README.md §2.3).
@@ -27,16 +26,12 @@ PATHS = {"instant": _l("秒批"), "tolerance": _l("容缺受理"), "commitment":
 AWAITING_DECISION = (SUBMITTED, ACCEPTED, IN_REVIEW)
 
 
-def business_today() -> _dt.date:
-    """Today's date as the application service counts it (the date deadlines start from)."""
-    return business_now().astimezone().date()
+business_today = clock.today
 
 
 def local_time(moment: _dt.datetime | None) -> _dt.datetime | None:
-    """A stored (naive UTC) timestamp in the business time zone the service counts dates in."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=_dt.timezone.utc).astimezone().replace(tzinfo=None)
+    """A stored (naive UTC) timestamp in the business time zone, naive for display."""
+    return clock.local(moment).replace(tzinfo=None) if moment is not None else None
 
 
 def _workflow(app: Application):
@@ -50,14 +45,7 @@ def _current(workflow) -> list[str]:
 
 
 def _completed(workflow) -> list[str]:
-    if workflow is None:
-        return []
-    ids: list[str] = []
-    for task in workflow.get_tasks(state=TaskState.COMPLETED):
-        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
-        if bpmn_id and bpmn_id not in ids:
-            ids.append(bpmn_id)
-    return ids
+    return runtime.completed_element_ids(workflow) if workflow is not None else []
 
 
 def current_element_ids(app: Application) -> list[str]:

@@ -12,6 +12,8 @@ import dataclasses
 import datetime as _dt
 import secrets
 
+from plugin import clock
+from plugin.applications import incidents
 from plugin.applications import materials as _materials
 from plugin.applications.models import (APPROVED, DRAFT, FINAL, IN_REVIEW, REFUSED, REJECTED, RETURNED,
                                         REVOKED, SUBMITTED, ACCEPTED, Application, AuditEntry, HumanTask)
@@ -23,8 +25,7 @@ from plugin.credit.codes import InvalidCode, validate_subject_code
 from plugin.credit.tiers import active_scheme_info, effective_tier, subject_with_records
 from plugin.db import PreparedInsert, database, is_postgres, now, write_transaction
 from plugin.engine import forms, runtime
-from plugin.engine.definitions import specs
-from plugin.engine.scripting import business_now
+from plugin.engine.definitions import DiagramError, specs
 
 
 class ApplicationError(Exception):
@@ -83,7 +84,7 @@ class Actor:
 
 
 def _number() -> str:
-    return f"XYP{business_now():%Y%m%d}{secrets.token_hex(4).upper()}"
+    return f"XYP{clock.now():%Y%m%d}{secrets.token_hex(4).upper()}"
 
 
 def _credit_context(snapshot: dict) -> tuple[dict, int]:
@@ -280,8 +281,13 @@ def _refusal(app: Application, actor: Actor, closure, from_status: str | None) -
 
 def _started_workflow(facts, subject, tier, snapshot: dict, today):
     """The matter's process started for `subject` with its credit, and run to its first wait."""
+    try:
+        spec_pair = specs.for_id(facts.process_id)
+    except DiagramError as e:
+        incidents.record("start", str(e), matter_id=facts.id, process_id=facts.process_id, subject_code=subject.code)
+        raise ApplicationError(f"事项“{facts.name}”的办理流程未通过安全检查，申请未提交：{e}") from None
     workflow = runtime.new_workflow(
-        specs.for_id(facts.process_id),
+        spec_pair,
         {"tier": tier.code, "tier_rank": tier.rank, "blacklisted": tier.blacklisted,
          "has_dishonesty_record": tier.has_dishonesty_record,
          "applicant": {"code": subject.code, "name": subject.name, "kind": subject.kind},
@@ -290,6 +296,7 @@ def _started_workflow(facts, subject, tier, snapshot: dict, today):
     try:
         runtime.run_engine(workflow)
     except runtime.EngineError as e:
+        incidents.record("start", str(e), matter_id=facts.id, process_id=facts.process_id, subject_code=subject.code)
         raise ApplicationError(f"事项“{facts.name}”的办理流程出错，申请未提交：{e}") from None
     return workflow
 
@@ -354,7 +361,12 @@ def get(number: str) -> Application:
 def load_workflow(app: Application):
     if app.state is None:
         raise ApplicationError(f"办件 {app.number} 没有流程状态（{app.status_label}）")
-    return runtime.load_state(specs.for_id(app.process_id), app.state, *_credit_context(app.tier_snapshot))
+    try:
+        spec_pair = specs.for_id(app.process_id)
+    except DiagramError as e:
+        incidents.record("load", str(e), application=app)
+        raise ApplicationError(f"办件 {app.number} 的流程未通过安全检查，未执行：{e}") from None
+    return runtime.load_state(spec_pair, app.state, *_credit_context(app.tier_snapshot))
 
 
 def ready_tasks(app: Application) -> list[dict]:
@@ -406,6 +418,7 @@ def complete_task(number: str, task_id: str, values: dict, actor: Actor,
     try:
         runtime.complete_human_task(workflow, task, clean)
     except runtime.EngineError as e:
+        incidents.record("task", str(e), application=app)
         raise ApplicationError(f"办理“{name}”时流程出错，未保存：{e}") from None
     with write_transaction():
         before = app.status
@@ -543,6 +556,8 @@ def _tick_one(app: Application, report: TickReport, transaction) -> None:
     except Conflict:
         report.conflicts += 1
     except (runtime.EngineError, ApplicationError) as e:
+        if isinstance(e, runtime.EngineError):
+            incidents.record("timer", str(e), application=app)
         report.errors.append(f"{app.number}: {e}")
 
 
@@ -573,12 +588,8 @@ class CommitmentChanged(ApplicationError):
     """The commitment's text changed after the applicant read it: they must read it again."""
 
 
-def _local_date(utc_naive: _dt.datetime) -> _dt.date:
-    return utc_naive.replace(tzinfo=_dt.timezone.utc).astimezone().date()
-
-
-def _today() -> _dt.date:
-    return business_now().astimezone().date()
+_local_date = clock.local_date
+_today = clock.today
 
 
 def _valid_code(applicant_code: str) -> str:
@@ -706,21 +717,11 @@ def draft_form():
     validation as the diagrams' forms applies."""
     global _DRAFT_FORM
     if _DRAFT_FORM is None:
-        from types import SimpleNamespace
-        from SpiffWorkflow.camunda.specs.user_task import Form
-
-        def field(id, label, required, minlength=None, maxlength=None):
-            rules = [{"name": "required", "config": "true"}] if required else []
-            rules += [{"name": n, "config": str(v)} for n, v in (("minlength", minlength), ("maxlength", maxlength))
-                      if v is not None]
-            return {"id": id, "label": label, "type": "string", "default_value": None, "properties": [],
-                    "validation": rules}
-
-        _DRAFT_FORM = SimpleNamespace(form=Form({"key": "draft", "fields": [
-            field("contact_name", "经办人姓名", True, 2, 50),
-            field("contact_phone", "联系电话", True, 7, 20),
-            field("description", "申请说明", False, None, 500),
-        ]}))
+        _DRAFT_FORM = forms.form_holder("draft", [
+            {"id": "contact_name", "label": "经办人姓名", "required": True, "minlength": 2, "maxlength": 50},
+            {"id": "contact_phone", "label": "联系电话", "required": True, "minlength": 7, "maxlength": 20},
+            {"id": "description", "label": "申请说明", "required": False, "maxlength": 500},
+        ])
     return _DRAFT_FORM
 
 

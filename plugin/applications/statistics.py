@@ -16,6 +16,7 @@ import datetime as _dt
 
 import peewee as pw
 
+from plugin import clock
 from plugin.applications.models import APPROVED, DRAFT, STATUSES, Application
 from plugin.applications.progress import AWAITING_DECISION, PATHS, business_today
 from plugin.calendar import WorkingCalendar
@@ -23,7 +24,6 @@ from plugin.catalog.models import Matter
 from plugin.credit.models import Subject
 from plugin.credit.tiers import active_scheme_info, schemes
 from plugin.db import is_postgres
-from plugin.engine.scripting import business_now
 
 DUE_SOON_DAYS = 2
 DAILY_DAYS = 30
@@ -32,7 +32,7 @@ LIST_LIMIT = 20
 
 def _offset_minutes() -> int:
     """Minutes between stored UTC timestamps and the business time zone (see progress.business_today)."""
-    return int(business_now().astimezone().utcoffset().total_seconds() // 60)
+    return int(clock.now().utcoffset().total_seconds() // 60)
 
 
 def _local_day(field: pw.Field):

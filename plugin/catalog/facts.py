@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 
+from plugin import clock
 from plugin.catalog.models import (DEFERRABLE, MaterialRequirement, Matter, MatterTierLimit,
                                    NegativeListEntry)
 from plugin.catalog.requirements import DEFAULT_SUPPLEMENT_DAYS
@@ -44,7 +45,7 @@ class MatterFacts:
     negative_entries: tuple[NegativeEntry, ...]
 
     def active_entries(self, day: _dt.date | None = None) -> list[NegativeEntry]:
-        day = day or _dt.date.today()
+        day = day or clock.today()
         return [e for e in self.negative_entries if e.active_on(day)]
 
     def promised_days_for(self, tier_id: int | None) -> int:

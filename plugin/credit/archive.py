@@ -8,14 +8,14 @@ carry the same facts (CSV: one row per event).
 """
 from __future__ import annotations
 
-import csv
 import datetime as _dt
-import io
 import json
 
 from plugin.credit.codes import InvalidCode, validate_subject_code
 from plugin.credit.models import DishonestyRecord, Subject, TierChange
 from plugin.credit.tiers import effective_tier
+from plugin.db import now
+from plugin.spreadsheet import to_csv as to_spreadsheet
 
 FORMAT_VERSION = 1
 CSV_COLUMNS = ("时间", "类别", "事件", "办件编号", "事项编码", "事项名称", "详情")
@@ -84,7 +84,7 @@ def archive(code: str, on: _dt.date | None = None) -> dict:
 
     result = {
         "format": "xinyipi.credit-archive", "format_version": FORMAT_VERSION,
-        "generated_at": _iso(_dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)),
+        "generated_at": _iso(now()),
         "subject": {"code": subject.code, "name": subject.name, "kind": subject.kind},
         "tier": {"scheme": tier.scheme, "code": tier.code, "label": tier.label, "blacklisted": tier.blacklisted,
                  "has_dishonesty_record": tier.has_dishonesty_record, "reasons": list(tier.reasons)},
@@ -152,21 +152,10 @@ def to_json(data: dict) -> str:
 
 
 def to_csv(data: dict) -> str:
-    """The timeline as CSV (UTF-8 with BOM, so that spreadsheet programs read the Chinese)."""
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for e in data["events"]:
-        writer.writerow([e["at"], e["kind_label"], e["what"], e["number"] or "", e["matter_code"] or "",
-                         e["matter_name"] or "", _safe_cell(e["detail"])])
-    return buffer.getvalue()
-
-
-def _safe_cell(text: str) -> str:
-    """No spreadsheet formula injection from free text (=, +, -, @ at the start)."""
-    text = text or ""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    """The timeline as CSV (UTF-8 with BOM, so that spreadsheet programs read the Chinese), every
+    cell escaped against formula injection (`plugin.spreadsheet`)."""
+    return to_spreadsheet(CSV_COLUMNS, ([e["at"], e["kind_label"], e["what"], e["number"], e["matter_code"],
+                                         e["matter_name"], e["detail"]] for e in data["events"]))
 
 
 __all__ = ["archive", "to_json", "to_csv", "ArchiveNotFound", "InvalidCode"]

@@ -91,6 +91,8 @@ import random as _random
 import time as _time
 import unicodedata as _unicodedata
 
+from plugin import clock
+
 __all__ = [
     "ORGANISATION",
     "PERSON",
@@ -255,8 +257,8 @@ _today_expires = 0.0
 def _today_yyyymmdd() -> str:
     global _today_str, _today_expires
     if _time.time() >= _today_expires:
-        now = _dt.datetime.now()
-        tomorrow = _dt.datetime.combine(now.date() + _dt.timedelta(days=1), _dt.time())
+        now = clock.now()
+        tomorrow = _dt.datetime.combine(now.date() + _dt.timedelta(days=1), _dt.time(), now.tzinfo)
         _today_str = now.strftime("%Y%m%d")
         _today_expires = tomorrow.timestamp()
     return _today_str
@@ -694,7 +696,7 @@ def make_id_number(rng: _random.Random, division: str = "460100",
     _check_division(division)
     if birth is None:
         birth = _dt.date.fromordinal(rng.randint(_BIRTH_FIRST, _BIRTH_LAST))
-    elif not (_dt.date(1900, 1, 1) <= birth <= _dt.date.today()):
+    elif not (_dt.date(1900, 1, 1) <= birth <= clock.today()):
         raise ValueError(f"birth must lie between 1900-01-01 and today, not {birth}")
     first17 = f"{division}{_yyyymmdd(birth)}{rng.randrange(1000):03d}"
     return first17 + id_check_char(first17)

@@ -38,13 +38,21 @@ class BadRow(ValueError):
 class ImportReport:
     imported: int = 0
     errors: list[str] = dataclasses.field(default_factory=list)
+    problems: list[tuple] = dataclasses.field(default_factory=list)   # (line, reason, *the row's values)
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
-    def error(self, line: int, reason: str) -> None:
+    def error(self, line: int, reason: str, values=()) -> None:
         self.errors.append(f"line {line}: {reason}")
+        self.problems.append((line, reason, *values))
+
+    def to_csv(self) -> str:
+        """The bad rows as CSV (line, reason, the row as read), for whoever fixes the export. The
+        rows come from outside, so every cell is escaped against formula injection (`plugin.spreadsheet`)."""
+        from plugin.spreadsheet import to_csv
+        return to_csv(("行号 line", "问题 reason", "原始数据 values"), self.problems)
 
 
 def read_rows(stream: io.TextIOBase, fields: tuple[str, ...], report: ImportReport,
@@ -70,7 +78,7 @@ def read_rows(stream: io.TextIOBase, fields: tuple[str, ...], report: ImportRepo
         if not values or all(not v.strip() for v in values):
             continue
         if len(values) != len(header):
-            report.error(number, f"expected {len(header)} columns, found {len(values)}")
+            report.error(number, f"expected {len(header)} columns, found {len(values)}", values)
             continue
         yield number, dict(zip(header, values))
 
@@ -128,15 +136,16 @@ def import_subjects(stream, source: str = "信用平台导入", fmt: str | None 
             try:
                 code, kind = validate_subject_code(row.get("code", ""))
             except InvalidCode as e:
-                report.error(line, str(e))
+                report.error(line, str(e), row.values())
                 continue
             name = (row.get("name") or "").strip()
             if not name:
-                report.error(line, "name is empty（名称为空）")
+                report.error(line, "name is empty（名称为空）", row.values())
                 continue
             tier_code = (row.get("tier") or "").strip()
             if tier_code and tier_code not in tiers:
-                report.error(line, f"unknown tier {tier_code!r} in scheme {scheme.name}（可用：{tier_list}）")
+                report.error(line, f"unknown tier {tier_code!r} in scheme {scheme.name}（可用：{tier_list}）",
+                             row.values())
                 continue
             contacts = {f: " ".join((row.get(f) or "").split()) for f in CONTACT_FIELDS if f in row}
             problem = next((p for p in (contact_problem(f, v) for f, v in contacts.items()) if p), None)
@@ -201,7 +210,7 @@ def import_dishonesty(stream, fmt: str | None = None) -> ImportReport:
                 if end and end < start:
                     raise BadRow(f"end {end} is before start {start}")
             except (InvalidCode, BadRow) as e:
-                report.error(line, str(e))
+                report.error(line, str(e), row.values())
                 continue
             yield line, {"code": code, "severity": severity, "reason": reason, "authority": authority,
                          "start": start, "end": end}
@@ -213,7 +222,8 @@ def import_dishonesty(stream, fmt: str | None = None) -> ImportReport:
         for line, row in batch:
             subject_id = ids.get(row["code"])
             if subject_id is None:
-                report.error(line, f"subject {row['code']} is not in the subject register（信用主体不存在）")
+                report.error(line, f"subject {row['code']} is not in the subject register（信用主体不存在）",
+                             (row["code"], row["severity"], row["reason"], row["authority"], row["start"], row["end"] or ""))
                 continue
             fp = record_fingerprint(row["code"], row["severity"], row["authority"], row["start"],
                                     row["reason"])

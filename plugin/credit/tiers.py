@@ -15,6 +15,7 @@ import math
 
 import peewee as pw
 
+from plugin import clock
 from plugin.credit.models import SEVERE, DishonestyRecord, Subject, Tier, TierScheme
 from plugin.db import ReferenceCache
 
@@ -195,7 +196,7 @@ def subject_with_records(code: str, on: _dt.date | None = None):
 
     Runs on every application, so its SQL is built once rather than by peewee on every call.
     """
-    on = on or _dt.date.today()
+    on = on or clock.today()
     db = Subject._meta.database.obj
     sql, slots = _subject_with_records_statement(db)
     day = DishonestyRecord.start.db_value(on)
@@ -216,7 +217,7 @@ def effective_tier(subject: Subject, on: _dt.date | None = None,
     `records` are the subject's records active on `on`, when the caller already has them
     (see `subject_with_records`).
     """
-    on = on or _dt.date.today()
+    on = on or clock.today()
     if scheme is None:
         scheme = active_scheme_info()
     elif isinstance(scheme, TierScheme):
@@ -262,6 +263,6 @@ def effective_tier(subject: Subject, on: _dt.date | None = None,
         updated_at=subject.tier_updated_at.isoformat() if subject.tier_updated_at else None,
         blacklisted=bool(severe), has_dishonesty_record=bool(records),
         records=tuple(_record_dict(r) for r in records), reasons=tuple(reasons),
-        checked_at=_dt.datetime.now().isoformat(timespec="seconds"),
+        checked_at=clock.now().isoformat(timespec="seconds"),
         scheme_ranks=scheme.ranks,
     )

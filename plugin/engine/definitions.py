@@ -1,7 +1,9 @@
 """Parsing diagrams safely, and the spec cache.
 
 `parse_xml` refuses DTDs and entities before SpiffWorkflow sees anything (no
-XXE, no entity bombs). `parse_process` runs CamundaParser on the safe tree.
+XXE, no entity bombs), and anything a browser could run (`refuse_active_content`:
+foreign namespaces such as XHTML or SVG, event-handler attributes, `javascript:`
+URIs). `parse_process` runs CamundaParser on the safe tree.
 Specs are serialized once at publication and restored from a cache keyed by
 checksum, so running a case never parses XML.
 """
@@ -18,6 +20,7 @@ from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
 from plugin.db import on_bind
+from plugin.i18n import _
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 NSMAP = {"bpmn": BPMN_NS, "camunda": "http://camunda.org/schema/1.0/bpmn"}
@@ -58,6 +61,7 @@ def parse_xml(xml: str | bytes):
         raise DiagramError("BPMN 文件不得包含 DTD，已拒绝")
     if root.tag != f"{{{BPMN_NS}}}definitions":
         raise DiagramError("不是 BPMN 2.0 文件：根元素应为 bpmn:definitions")
+    refuse_active_content(root)
     return root
 
 
@@ -103,6 +107,75 @@ def _validation_message(e: ValidationException) -> str:
     return f"流程校验失败：{text}"
 
 
+# What a diagram may contain besides BPMN itself: the diagram interchange, and the extensions of
+# Camunda (forms, scripts, candidate groups; the modeler's platform attributes), SpiffWorkflow and
+# bpmn-js (colours). Anything else could be active in a browser (XHTML, SVG, MathML, XSLT,
+# XInclude …) or is simply not ours to keep: refused, naming the element.
+ELEMENT_NAMESPACES = frozenset({
+    BPMN_NS,
+    "http://www.omg.org/spec/BPMN/20100524/DI",          # bpmndi
+    "http://www.omg.org/spec/DD/20100524/DC",            # dc
+    "http://www.omg.org/spec/DD/20100524/DI",            # di
+    NSMAP["camunda"],
+    "http://spiffworkflow.org/bpmn/schema/1.0/core",     # spiffworkflow
+})
+ATTRIBUTE_NAMESPACES = ELEMENT_NAMESPACES | {
+    "http://www.w3.org/2001/XMLSchema-instance",         # xsi:type of conditions
+    "http://www.w3.org/XML/1998/namespace",              # xml:lang
+    "http://camunda.org/schema/modeler/1.0",             # modeler:executionPlatform
+    "http://bpmn.io/schema/bpmn/biocolor/1.0",           # bioc:stroke / bioc:fill
+    "http://www.omg.org/spec/BPMN/non-normative/color/1.0",  # color:background-color
+}
+_ACTIVE_SCHEMES = ("javascript:", "vbscript:", "data:text/html", "data:image/svg")
+
+
+def _display_name(element) -> str:
+    qname = etree.QName(element)
+    tag = f"<{element.prefix + ':' if element.prefix else ''}{qname.localname}>"
+    if qname.namespace:
+        return _("%(tag)s（命名空间 %(ns)s）", tag=tag, ns=qname.namespace)
+    return _("%(tag)s（无命名空间）", tag=tag)
+
+
+def _where(element) -> str | None:
+    """The id of the nearest element holding `element` that has one, for the message."""
+    for node in (element, *element.iterancestors()):
+        if node.get("id"):
+            return node.get("id")
+    return None
+
+
+def refuse_active_content(root) -> None:
+    """Refuse what a browser could run if the XML were ever rendered: elements of a namespace that is
+    not BPMN's or one of its known extensions (an XHTML ``<script>``, an ``<svg onload=…>`` in
+    ``extensionElements`` or ``documentation``), attributes of other namespaces, event-handler
+    attributes (``on…``), ``javascript:`` (and similar) URIs, and processing instructions
+    (``<?xml-stylesheet?>`` would apply XSLT). The message names the element and where it is."""
+    for node in (*root.itersiblings(preceding=True), *root.iter(etree.PI)):
+        if isinstance(node, etree._ProcessingInstruction):
+            raise DiagramError(_("BPMN 文件不得包含处理指令 <?%(target)s …?>（浏览器可能据此执行样式表），已拒绝。",
+                                 target=node.target))
+    for element in root.iter(etree.Element):
+        if etree.QName(element).namespace not in ELEMENT_NAMESPACES:
+            raise DiagramError(_("BPMN 文件不得包含元素 %(element)s：只接受 BPMN、BPMNDI、DC、DI、Camunda 和 "
+                                 "SpiffWorkflow 扩展的元素（XHTML、SVG 等可能被浏览器执行），已拒绝。",
+                                 element=_display_name(element)), _where(element))
+        for name, value in element.attrib.items():
+            qname = etree.QName(name)
+            if qname.namespace and qname.namespace not in ATTRIBUTE_NAMESPACES:
+                raise DiagramError(_("BPMN 文件不得包含元素 %(element)s 的属性 %(attribute)s（命名空间 %(ns)s），已拒绝。",
+                                     element=_display_name(element), attribute=qname.localname,
+                                     ns=qname.namespace), _where(element))
+            if qname.localname.lower().startswith("on"):
+                raise DiagramError(_("BPMN 文件不得包含事件处理属性：元素 %(element)s 的属性 %(attribute)s，已拒绝。",
+                                     element=_display_name(element), attribute=qname.localname), _where(element))
+            squeezed = "".join(c for c in value if c.isprintable() and not c.isspace()).lower()
+            if squeezed.startswith(_ACTIVE_SCHEMES):
+                raise DiagramError(_("BPMN 文件不得包含可执行的链接：元素 %(element)s 的属性 %(attribute)s 以“%(scheme)s”开头，已拒绝。",
+                                     element=_display_name(element), attribute=qname.localname,
+                                     scheme=squeezed.split(":")[0] + ":"), _where(element))
+
+
 # --- serialization ---------------------------------------------------------------------------
 
 _registry = BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG)
@@ -115,8 +188,52 @@ def spec_to_json(spec, subprocesses) -> str:
                       ensure_ascii=False)
 
 
+# Keys of a serialized spec whose values the engine evaluates, and how (eval or exec).
+EXPRESSION_KEYS = {"condition": "eval", "expression": "eval", "cardinality": "eval",
+                   "completion_condition": "eval", "script": "exec", "prescript": "exec", "postscript": "exec"}
+MAX_TASK_SPECS = 2_000
+
+
+def expression_problems(spec_json) -> list[tuple[str | None, str]]:
+    """(element id, problem) for every expression of a serialized spec that is not in the diagram
+    language. Run on every spec as it is published and again whenever a stored one is loaded,
+    so a tampered `process_definition` row never runs."""
+    from plugin.engine.scripting import UnsafeScript, check_source
+    data = json.loads(spec_json) if isinstance(spec_json, str) else spec_json
+    problems = []
+    stack = [(data, None)]
+    while stack:
+        node, element = stack.pop()
+        if isinstance(node, dict):
+            element = node.get("bpmn_id") or element
+            for key, value in node.items():
+                mode = EXPRESSION_KEYS.get(key)
+                if mode and isinstance(value, str) and value.strip():
+                    try:
+                        check_source(value if mode == "exec" else value.strip(), mode)
+                    except SyntaxError as e:
+                        problems.append((element, f"表达式不是合法的 Python：{e.msg}（{value[:200]!r}）"))
+                    except UnsafeScript as e:
+                        problems.append((element, f"表达式不安全，已拒绝：{e}（{value[:200]!r}）"))
+                elif isinstance(value, (dict, list)):
+                    stack.append((value, element))
+        elif isinstance(node, list):
+            stack.extend((item, element) for item in node)
+    return problems
+
+
 def spec_from_json(text: str):
+    """The spec pair stored as `text`, refused (DiagramError) when any expression in it is not in
+    the diagram language or it is larger than any diagram validation lets through."""
     data = json.loads(text)
+    problems = expression_problems(data)
+    if problems:
+        element, message = problems[0]
+        raise DiagramError(f"存储的流程未通过安全检查，拒绝运行：{message}", element)
+    count = len(data["spec"].get("task_specs", {})) + sum(len(s.get("task_specs", {}))
+                                                          for s in data["subprocess_specs"].values())
+    if count > MAX_TASK_SPECS:
+        raise DiagramError(f"存储的流程过大（{count} 个任务规格），拒绝运行")
     spec = _registry.restore(data["spec"])
     subprocesses = {k: _registry.restore(v) for k, v in data["subprocess_specs"].items()}
     return spec, subprocesses

@@ -9,7 +9,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 
+from plugin.engine.sandbox import SAFE_BUILTIN_NAMES
+from plugin.engine.scripting import PROVIDED
+
 SUPPORTED_TYPES = ("string", "long", "boolean", "date", "enum")
+# A form field may not shadow what the host provides or a function a diagram calls, nor set the
+# handling path or a breach (set by the diagram's own scripts). `decision` is a staff form's to set.
+RESERVED_FIELD_IDS = PROVIDED | frozenset(SAFE_BUILTIN_NAMES) | {"path", "breach", "may", "policy"}
+# Fields only staff lanes may carry: an applicant's form must not decide their own case.
+STAFF_ONLY_FIELD_IDS = frozenset({"decision"})
 SUPPORTED_CONSTRAINTS = ("required", "minlength", "maxlength", "min", "max", "readonly")
 TRUE_VALUES = {"true", "1", "on", "yes", "是", True, 1}
 FALSE_VALUES = {"false", "0", "off", "no", "否", "", False, 0, None}
@@ -59,6 +67,9 @@ def fields_of(task_spec) -> list[Field]:
     for f in form.fields:
         if not f.id or not f.id.isidentifier() or f.id.startswith("_"):
             raise ValueError(f"表单字段标识 {f.id!r} 必须是不以下划线开头的合法标识符")
+        if f.id in RESERVED_FIELD_IDS:
+            raise ValueError(f"表单字段标识 {f.id!r} 与流程契约中的名称相同（{'、'.join(sorted(RESERVED_FIELD_IDS))}"
+                             "由系统提供或由流程自己设置），表单不能覆盖它，请换一个标识")
         ftype = f.type or "string"
         if ftype not in SUPPORTED_TYPES:
             raise ValueError(f"表单字段 {f.id} 的类型 {ftype!r} 不受支持（支持：{', '.join(SUPPORTED_TYPES)}）")
@@ -80,6 +91,22 @@ def fields_of(task_spec) -> list[Field]:
             max=_number(rules["max"], f.id, "max") if "max" in rules else None,
             options=options))
     return out
+
+
+def form_holder(key: str, fields: list[dict]):
+    """Something `fields_of` reads like a user task: a Camunda form built from plain field dicts
+    ({"id", "label", "type", "required", "minlength", "maxlength"}), for forms that are not in a
+    diagram (the application form of a draft)."""
+    from types import SimpleNamespace
+
+    from SpiffWorkflow.camunda.specs.user_task import Form
+
+    def field(spec: dict) -> dict:
+        rules = [{"name": "required", "config": "true"}] if spec.get("required") else []
+        rules += [{"name": n, "config": str(spec[n])} for n in ("minlength", "maxlength") if spec.get(n) is not None]
+        return {"id": spec["id"], "label": spec["label"], "type": spec.get("type", "string"), "default_value": None,
+                "properties": [], "validation": rules}
+    return SimpleNamespace(form=Form({"key": key, "fields": [field(f) for f in fields]}))
 
 
 def describe(task_spec) -> list[dict]:

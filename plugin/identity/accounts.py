@@ -22,7 +22,7 @@ from plugin.credit.models import Subject
 from plugin.db import now, write_transaction
 from plugin.i18n import _
 from plugin.identity import sessions
-from plugin.portal.models import ApplicantAccount
+from plugin.identity.models import ApplicantAccount
 
 SELF_REGISTERED = "自主注册"
 #: the paths an applicant whose identity is not verified cannot take
@@ -122,10 +122,19 @@ def verify(account: ApplicantAccount, actor: str, note: str = "") -> bool:
     return True
 
 
+def check_password_rules(password: str) -> str | None:
+    if len(password) < 8:
+        return _("密码至少 8 位")
+    if len(password) > 128:
+        return _("密码最多 128 位")
+    if not any(c.isdigit() for c in password) or not any(c.isalpha() for c in password):
+        return _("密码须同时包含字母和数字")
+    return None
+
+
 def change_password(account: ApplicantAccount, current: str, new: str, confirm: str) -> dict[str, str]:
     """The applicant changes their password: {} when done (every session ended: the caller starts a
     new one for this browser), else the problems by field."""
-    from plugin.portal.identity import check_password_rules
     errors = {}
     if not account.check_password(current or ""):
         errors["current"] = _("当前密码不正确。")

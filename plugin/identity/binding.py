@@ -182,7 +182,7 @@ def reject(request_id: int, actor: str, reason: str = "") -> BindingRequest:
 
 
 def _bind(req: BindingRequest, via: str, actor: str, states: tuple[str, ...]):
-    from plugin.portal.models import ApplicantAccount
+    from plugin.identity.models import ApplicantAccount
     try:
         with write_transaction():
             updated = (BindingRequest.update(status=BOUND, decided_at=now(), decided_by=actor[:100],
@@ -213,7 +213,8 @@ def notify_bound(subject: Subject, via: str) -> bool:
     if not contact:
         return False
     how = VIA_LABELS.get(via, "工作人员审核" if via.startswith(("staff:", "cli:")) else via)
-    moment = now().replace(tzinfo=_dt.timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M")
+    from plugin import clock
+    moment = clock.local(now()).strftime("%Y-%m-%d %H:%M")
     body = (f"【信易批】信用主体“{subject.name}”（{subject.code}）已于 {moment} 绑定办事大厅账号（方式：{how}）。"
             "如非本单位（本人）操作，请立即联系办事大厅工作人员解除绑定。")
     return notifications.send(subject, contact, notifications.Message(kind="binding", title="【信易批】账号绑定通知",

@@ -126,7 +126,7 @@ def citizen_account(claims: dict):
     from plugin.identity import binding
     from plugin.identity.accounts import SELF_REGISTERED
     from plugin.identity.models import SUPERSEDED, BindingRequest
-    from plugin.portal.models import ApplicantAccount
+    from plugin.identity.models import ApplicantAccount
     config = current_app.config
     raw = claims.get(config["XINYIPI_OIDC_CODE_CLAIM"])
     if not raw or not isinstance(raw, str):

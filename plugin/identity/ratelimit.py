@@ -66,7 +66,7 @@ def _recognised_staff() -> bool:
 
 
 def _recognised_applicant() -> bool:
-    from plugin.portal.models import ApplicantAccount
+    from plugin.identity.models import ApplicantAccount
     account = ApplicantAccount.get_or_none(ApplicantAccount.code == _normal_code(request.form.get("code") or ""))
     return account is not None and devices.recognised("applicant", account.id) is not None
 

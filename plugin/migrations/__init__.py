@@ -25,9 +25,30 @@ class SchemaMigration(BaseModel):
         table_name = "schema_migration"
 
 
+def frozen_base(db):
+    """The base class of a migration's frozen models: bound to `db`, no live model imported.
+    A migration states its tables as they were when it was written, so a database migrated from
+    0001 and the models can be compared (tests/integration/test_migrations.py)."""
+    class Frozen(pw.Model):
+        class Meta:
+            database = db
+    return Frozen
+
+
+def stub(db):
+    """`stub(db)(table)`: a stand-in for a table another migration created, as a foreign key's target."""
+    stubs: dict = {}
+
+    def make(table: str):
+        if table not in stubs:
+            stubs[table] = type(f"Stub_{table}", (pw.Model,), {"Meta": type("Meta", (), {"database": db, "table_name": table})})
+        return stubs[table]
+    return make
+
+
 def add_missing_columns(db, migrator, table: str, columns: dict) -> None:
-    """Add the columns a table lacks. (m0001 creates tables from the current models, so a fresh
-    database already has columns that later migrations add to older ones.)"""
+    """Add the columns a table lacks. (m0001 creates its tables with every column they had when it
+    was frozen, so a fresh database already has columns that later migrations add to older ones.)"""
     from playhouse.migrate import migrate as run
     present = {c.name for c in db.get_columns(table)}
     run(*[migrator.add_column(table, name, field) for name, field in columns.items() if name not in present])

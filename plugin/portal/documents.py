@@ -16,6 +16,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
+from plugin import clock
+
 FONT = "STSong-Light"
 _registered = False
 
@@ -54,7 +56,7 @@ def commitment_pdf(application, commitment) -> bytes:
     """The signed commitment: its full text, who signed, when, and the SHA-256 of the text."""
     text_lines = commitment.text.split("\n")
     title, body = text_lines[0], text_lines[1:]
-    signed = commitment.signed_at.replace(tzinfo=_dt.timezone.utc).astimezone()
+    signed = clock.local(commitment.signed_at)
     lines = [("body", line) for line in body]
     lines += [("body", ""), ("small", "—— 电子签署记录 ——"),
               ("small", f"办件编号：{application.number}"),
@@ -72,7 +74,7 @@ def decision_number(application) -> str:
 def decision_pdf(application, opinion: str | None = None, path_label: str | None = None) -> bytes:
     """The approval decision (准予许可决定书) of an approved case."""
     subject, matter = application.subject, application.matter
-    decided = (application.decided_at or application.updated_at).replace(tzinfo=_dt.timezone.utc).astimezone()
+    decided = clock.local(application.decided_at or application.updated_at)
     id_label = "身份证号码" if subject.kind == "person" else "统一社会信用代码"
     lines = [
         ("body", f"决定书编号：{decision_number(application)}"),

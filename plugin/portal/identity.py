@@ -26,7 +26,7 @@ from plugin.credit.models import Subject
 from plugin.db import write_transaction
 from plugin.i18n import _
 from plugin.identity import binding
-from plugin.identity.accounts import SELF_REGISTERED
+from plugin.identity.accounts import SELF_REGISTERED, check_password_rules
 from plugin.portal.models import ApplicantAccount
 
 
@@ -43,16 +43,6 @@ def _reason(error: InvalidCode) -> str:
     """The failed rule, in the page's language (the validator says it in Chinese and in English)."""
     from flask_babel import get_locale
     return error.english if str(get_locale() or "").startswith("en") else str(error)
-
-
-def check_password_rules(password: str) -> str | None:
-    if len(password) < 8:
-        return _("密码至少 8 位")
-    if len(password) > 128:
-        return _("密码最多 128 位")
-    if not any(c.isdigit() for c in password) or not any(c.isalpha() for c in password):
-        return _("密码须同时包含字母和数字")
-    return None
 
 
 @dataclasses.dataclass

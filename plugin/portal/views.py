@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from flask import (Response, abort, current_app, flash, g, redirect, render_template, request, send_file,
                    session, url_for)
 from flask_babel import get_locale
+from peewee import DataError
 
 from plugin.accounts import ROLES
 from plugin.applications import materials, progress, service
@@ -19,10 +20,12 @@ from plugin.calendar import working_days_between
 from plugin.catalog import requirements as req
 from plugin.credit.models import Subject
 from plugin.engine.forms import FormErrors
+from plugin.headers import diagram_response
 from plugin.i18n import _, _l
 from plugin.identity import accounts as account_ops
 from plugin.identity import binding, devices, ratelimit, sessions
 from plugin.portal import documents, identity, portal
+from plugin.urls import is_out_of_range
 
 SESSION_KEY = "xinyipi_applicant"          # the server-side session's token (plugin.identity.sessions)
 SEEN_KEY = "xinyipi_applicant_seen"
@@ -150,6 +153,15 @@ def _too_large(e):
 def _not_found(e):
     return render_template("portal/message.html", title=_("页面不存在"),
                            message=_("您要找的页面或办件不存在。"), back=url_for(".index")), 404
+
+
+@portal.errorhandler(OverflowError)
+@portal.errorhandler(DataError)
+def _number_out_of_range(e):
+    """A number from the request that no database holds (see `plugin.urls`): not found, not a 500."""
+    if not is_out_of_range(e):
+        raise e
+    return _not_found(e)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -389,19 +401,21 @@ def _upload_dir() -> str:
     return current_app.config["XINYIPI_UPLOAD_DIR"]
 
 
-def _store_files(prefix: str, allowed: dict) -> tuple[dict, dict]:
-    """Store the files sent as `<prefix><material code>`: (stored by code, errors by code)."""
+def _store_files(prefix: str, allowed: dict, app) -> tuple[dict, dict]:
+    """Store the files sent as `<prefix><material code>` for case `app`, within the applicant's
+    storage quota: (stored by code, errors by code)."""
     stored, errors = {}, {}
-    for key, upload in request.files.items(multi=True):
-        if not key.startswith(prefix) or not upload or not upload.filename:
-            continue
-        code = key[len(prefix):]
+    sent = [(key[len(prefix):], upload) for key, upload in request.files.items(multi=True)
+            if key.startswith(prefix) and upload and upload.filename]
+    quota = materials.quota_for(current_applicant().id, current_app.config["XINYIPI_UPLOAD_QUOTA_MB"], app,
+                                replacing=[code for code, _upload in sent if code in allowed])
+    for code, upload in sent:
         if code not in allowed:
             errors[code] = _("本办件不需要这项材料")
             continue
         try:
             stored[code] = materials.store_file(upload.stream, upload.filename, _upload_dir(),
-                                                current_app.config["XINYIPI_MAX_UPLOAD_MB"], allowed[code])
+                                                current_app.config["XINYIPI_MAX_UPLOAD_MB"], allowed[code], quota)
         except ValueError as e:
             errors[code] = str(e)
     return stored, errors
@@ -434,7 +448,7 @@ def draft(number):
             service.save_draft(number, values, actor)
             uploadable = {d.material_code: d.material_name for d in dispositions
                           if d.disposition not in (req.WAIVED, req.ELICENCE)}
-            stored, material_errors = _store_files("file_", uploadable)
+            stored, material_errors = _store_files("file_", uploadable, app)
             for code, file in stored.items():
                 try:
                     service.attach_draft_file(number, code, file, actor, dispositions)
@@ -590,7 +604,7 @@ def task(number, task_id):
         version = request.form.get("version", type=int)
         try:
             if supplement:
-                stored, material_errors = _store_files("file_", {m.material_code: m.material_name for m in owed})
+                stored, material_errors = _store_files("file_", {m.material_code: m.material_name for m in owed}, app)
                 try:
                     service.complete_supplement(number, task_id, values, stored, actor, version)
                 except materials.MaterialError as e:
@@ -655,7 +669,7 @@ def _pdf(data: bytes, name: str) -> Response:
     return response
 
 
-@portal.get("/cases/<number>/commitments/<int:commitment_id>.pdf")
+@portal.get("/cases/<number>/commitments/<rowid:commitment_id>.pdf")
 @login_required
 def commitment_pdf(number, commitment_id):
     app = _own(number)
@@ -683,4 +697,4 @@ def diagram_xml(number):
     xml = progress.process_xml(_own(number))
     if xml is None:
         abort(404)
-    return Response(xml, mimetype="application/xml")
+    return diagram_response(xml, f"{number}.bpmn")

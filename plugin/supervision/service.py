@@ -6,7 +6,11 @@
 - `draw(...)`: random inspection (双随机): approved cases drawn per tier by the active scheme's
   inspection ratio, inspectors assigned at random from the active supervisors, all from one seed
   that is recorded with the population, the ratios and the inspector pool, so `replay(draw)` gives
-  the same cases and inspectors again.
+  the same cases and inspectors again. The seed comes from `secrets`: people never choose it.
+- `preview(...)` shows a draw before it is made, and is audited (who previewed which scope, on
+  which day, with which seed): previewing until a convenient draw comes up would show in the
+  audit log. `draw_previewed(preview id, …)` then makes exactly the draw that was shown, taking
+  scope, day and seed from the audited preview, never from the request.
 - `record_result(...)`: a supervisor records the result; a failed verification or inspection is a
   breach: the case is revoked, dishonesty recorded and the tier recomputed in the same transaction
   (`plugin.applications.service.revoke`).
@@ -34,10 +38,31 @@ from plugin.supervision.models import (CANCELLED, FAILED, INSPECTION, KINDS, PAS
 
 DEFAULT_DAYS = 20
 SUPERVISOR = "supervisor"
+PREVIEW_ACTION, DRAW_ACTION = "inspection.preview", "inspection.draw"
 
 
 class SupervisionError(Exception):
     """A refusal a person can read."""
+
+
+class PreviewNotFound(SupervisionError):
+    """No preview of this person's with this id."""
+
+
+class AlreadyDrawn(SupervisionError):
+    """The preview was drawn already (`draw_id`)."""
+
+    def __init__(self, message: str, draw_id: int):
+        super().__init__(message)
+        self.draw_id = draw_id
+
+
+class PopulationChanged(SupervisionError):
+    """The cases in range changed between a preview and its draw; `plan` is the draw as it would be now."""
+
+    def __init__(self, message: str, plan: "DrawPlan"):
+        super().__init__(message)
+        self.plan = plan
 
 
 def supervision_days() -> int:
@@ -150,8 +175,14 @@ def inspector_pool() -> list[str]:
             .order_by(StaffUser.username)]
 
 
-def plan(matter_code: str | None, on: _dt.date, seed: int | None = None) -> DrawPlan:
-    """The draw for `matter_code` (None: every matter) on `on`, without storing anything."""
+def new_seed() -> int:
+    """A seed no one chose."""
+    return secrets.randbelow(2 ** 31)
+
+
+def plan(matter_code: str | None, on: _dt.date, *, seed: int | None = None) -> DrawPlan:
+    """The draw for `matter_code` (None: every matter) on `on`, without storing anything. `seed` is
+    for replaying a recorded draw and for tests; everyone else gets a new one."""
     if matter_code and not Matter.select().where(Matter.code == matter_code).exists():
         raise SupervisionError(f"事项 {matter_code} 不存在")
     inspectors = inspector_pool()
@@ -159,7 +190,7 @@ def plan(matter_code: str | None, on: _dt.date, seed: int | None = None) -> Draw
         raise SupervisionError("没有可指派的检查人员：请先在“工作人员”中启用至少一名监管人员")
     scheme = active_scheme_info()
     ratios = {t.code: _ratio(t.id) for t in scheme.tiers}
-    seed = secrets.randbelow(2 ** 31) if seed is None else int(seed)
+    seed = new_seed() if seed is None else int(seed)
     population = _population(matter_code, on, scheme)
     return DrawPlan(matter_code or None, on, seed, scheme.code, ratios, population, inspectors,
                     select(population, ratios, inspectors, seed))
@@ -170,16 +201,79 @@ def _ratio(tier_id: int) -> float:
     return float(Tier.get_by_id(tier_id).inspection_ratio or 0)
 
 
-def draw(matter_code: str | None, on: _dt.date, actor: str, seed: int | None = None) -> InspectionDraw:
-    """Draw and store: the draw with its inputs, one inspection item per drawn case, audited."""
+def _scope(p: DrawPlan) -> dict:
+    return {"matter": p.matter_code, "on_date": p.on_date.isoformat(), "seed": p.seed, "scheme": p.scheme,
+            "population": len(p.population), "population_sha256": p.population_sha256, "drawn": len(p.drawn)}
+
+
+def preview(matter_code: str | None, on: _dt.date, actor: str) -> tuple[DrawPlan, int]:
+    """The draw as it would be made now, with a new seed, nothing drawn; the preview is audited.
+    Returns the plan and the preview's id (its audit row), which `draw_previewed` takes."""
+    from plugin.applications.models import AuditEntry
+    p = plan(matter_code, on)
+    with write_transaction():
+        entry = AuditEntry.create(actor=actor[:100], action=PREVIEW_ACTION, detail=_scope(p))
+    return p, entry.id
+
+
+def previewed(preview_id: int | None, actor: str):
+    """The audit row of `actor`'s preview `preview_id` (SupervisionError when there is none)."""
+    from plugin.applications.models import AuditEntry
+    entry = AuditEntry.get_or_none((AuditEntry.id == preview_id) & (AuditEntry.action == PREVIEW_ACTION)
+                                   & (AuditEntry.actor == actor[:100])) if preview_id is not None else None
+    if entry is None:
+        raise PreviewNotFound("没有找到您的这次预览：请先预览，再确认抽取")
+    return entry
+
+
+def previews_before(record: InspectionDraw) -> list:
+    """The previews the drawer made of this draw's scope and day before making it, since their
+    previous draw (audit rows, oldest first): many of them would mean the draw was shopped for."""
+    from plugin.applications.models import AuditEntry
+    previous = (InspectionDraw.select(InspectionDraw.created_at)
+                .where((InspectionDraw.created_by == record.created_by) & (InspectionDraw.id < record.id))
+                .order_by(InspectionDraw.id.desc()).first())
+    query = AuditEntry.select().where((AuditEntry.action == PREVIEW_ACTION) & (AuditEntry.actor == record.created_by)
+                                      & (AuditEntry.at <= record.created_at))
+    if previous is not None:
+        query = query.where(AuditEntry.at > previous.created_at)
+    return [e for e in query.order_by(AuditEntry.id)
+            if e.detail.get("matter") == record.matter_code and e.detail.get("on_date") == record.on_date.isoformat()]
+
+
+def draw_previewed(preview_id: int | None, actor: str) -> InspectionDraw:
+    """Make the draw `actor`'s preview showed: its scope, day and seed as audited. Refused when the
+    preview is not theirs, was drawn already, or the cases in range changed since (PopulationChanged)."""
+    shown = previewed(preview_id, actor).detail
+    on = _dt.date.fromisoformat(shown["on_date"])
+    done = (InspectionDraw.select(InspectionDraw.id)
+            .where((InspectionDraw.seed == shown["seed"]) & (InspectionDraw.created_by == actor[:100])
+                   & (InspectionDraw.on_date == on)).first())
+    if done is not None:
+        raise AlreadyDrawn(f"这次预览已经抽取过（批次 #{done.id}），不能再抽一次；如需新的抽取，请重新预览", done.id)
+    fresh = plan(shown["matter"], on, seed=shown["seed"])
+    if fresh.population_sha256 != shown["population_sha256"]:
+        raise PopulationChanged("预览之后抽取范围发生了变化（有办件新准予许可或已撤销），未抽取。"
+                                "请重新预览，核对后再确认", fresh)
+    return draw(shown["matter"], on, actor, seed=shown["seed"], preview_id=preview_id)
+
+
+def draw(matter_code: str | None, on: _dt.date, actor: str, *, seed: int | None = None,
+         preview_id: int | None = None) -> InspectionDraw:
+    """Draw and store: the draw with its inputs, one inspection item per drawn case, audited (the
+    draw itself, and each drawn case). `seed` is for `draw_previewed` (the previewed seed) and the
+    demo data; anyone else's draw gets a new one."""
+    from plugin.applications.models import AuditEntry
     from plugin.applications.service import _audit, _write_audit
-    p = plan(matter_code, on, seed)
+    p = plan(matter_code, on, seed=seed)
     due = add_working_days(on, supervision_days())
     with write_transaction():
         record = InspectionDraw.create(matter_code=p.matter_code, on_date=p.on_date, seed=p.seed, scheme=p.scheme,
                                        ratios=p.ratios, population=p.population, inspectors=p.inspectors,
                                        population_count=len(p.population), drawn_count=len(p.drawn),
                                        created_by=actor)
+        AuditEntry.create(actor=actor[:100], action=DRAW_ACTION,
+                          detail=dict(_scope(p), draw=record.id, preview=preview_id))
         apps = {a.id: a for a in Application.select().where(Application.id.in_([d.application_id for d in p.drawn]))}
         rows = []
         for d in p.drawn:
@@ -254,5 +348,5 @@ def items(kind: str | None = None, state: str | None = PENDING, assignee: str | 
     return query.order_by(SupervisionItem.due_date, SupervisionItem.id)
 
 
-__all__ = ["KINDS", "open_verification", "cancel_open_items", "plan", "draw", "replay", "select",
-           "record_result", "items", "SupervisionError", "DrawPlan", "Drawn"]
+__all__ = ["KINDS", "open_verification", "cancel_open_items", "plan", "preview", "draw_previewed", "draw", "replay",
+           "select", "record_result", "items", "SupervisionError", "PreviewNotFound", "AlreadyDrawn", "PopulationChanged", "DrawPlan", "Drawn"]

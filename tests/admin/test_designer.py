@@ -79,7 +79,7 @@ def test_designer_pages_open_on_versions_templates_drafts_and_new(seeded, app):
     page = client.get(f"{BASE}/designer/drafts/{draft.id}").get_data(as_text=True)
     assert f'revision: "{draft.revision}"' in page
     blank = client.get(f"{BASE}/designer/blank.bpmn")
-    assert blank.mimetype == "application/xml" and b'name="applicant"' in blank.data
+    assert blank.mimetype == "text/plain" and b'name="applicant"' in blank.data
 
 
 def test_save_creates_then_updates_a_draft_and_returns_the_report(seeded, app):

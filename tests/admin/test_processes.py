@@ -400,9 +400,10 @@ def test_xml_download_round_trips_byte_identical(seeded, app):
     r = client_as(app, "supervisor").get(f"{BASE}/versions/{definition.id}/xml?download=1")
     assert r.status_code == 200 and r.data == data
     assert r.headers["Content-Disposition"] == f"attachment; filename=instant_approval-v{definition.version}.bpmn"
+    # what the viewer fetches is the same inert download (see tests/admin/test_diagram_safety.py)
     inline = client.get(f"{BASE}/versions/{definition.id}/xml")
-    assert inline.data == data and inline.mimetype == "application/xml"
-    assert "Content-Disposition" not in inline.headers
+    assert inline.data == data and inline.mimetype == "text/plain"
+    assert inline.headers["Content-Disposition"].startswith("attachment")
     assert "sandbox" in inline.headers["Content-Security-Policy"]
 
 

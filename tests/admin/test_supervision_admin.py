@@ -1,7 +1,7 @@
 """The supervision pages (批后监管) and the credit archive (信用档案) in the admin: listing items,
 recording a pass and a failure (the case revoked, dishonesty recorded, the tier changed, all shown),
-who may record, bad input, drawing inspections (the preview and the committed draw give the same
-cases for the same seed; the replay check), the archive page and its CSV and JSON downloads, and the
+who may record, bad input, drawing inspections (the system's seed, never a typed one; every preview
+audited; the committed draw is the previewed one; the replay check), the archive page and its CSV and JSON downloads, and the
 dashboard's supervision figures."""
 from __future__ import annotations
 
@@ -202,32 +202,46 @@ def population(committed):
     return [committed] + [_approved(t) for t in ("blue", "blue", "red", "orange")]
 
 
-def _draw_form(seed="", on=None, matter=""):
-    return {"matter": matter, "on_date": (on or business_today()).isoformat(), "seed": str(seed)}
+def _draw_form(on=None, matter=""):
+    return {"matter": matter, "on_date": (on or business_today()).isoformat()}
 
 
-def test_preview_and_committed_draw_give_the_same_cases_for_the_same_seed(population, app):
+def _preview(client, **form) -> tuple[str, str]:
+    """(the preview page, the preview id its confirm form carries)."""
+    page = client.post(f"{DRAWS}preview", data=_draw_form(**form)).get_data(as_text=True)
+    return page, re.search(r'name="preview" value="(\d+)"', page).group(1)
+
+
+def _draw(client, **form):
+    """Preview, then confirm: the way a supervisor draws."""
+    _page, preview_id = _preview(client, **form)
+    return client.post(f"{DRAWS}new", data={"preview": preview_id})
+
+
+def test_the_committed_draw_is_the_previewed_one_with_the_systems_seed(population, app):
     client = _client(app, "supervisor", "supervisor")
-    preview = client.post(f"{DRAWS}preview", data=_draw_form(20261123))
+    preview = client.post(f"{DRAWS}preview", data=_draw_form())
     page = preview.get_data(as_text=True)
     assert preview.status_code == 200
+    assert 'name="seed"' not in page                                            # nobody types a seed
+    seed = int(re.search(r'id="xyp-preview-seed">(\d+)<', page).group(1))
     previewed = _numbers(page, "xyp-preview-cases")
     assert previewed and set(previewed) <= {c.number for c in population}
-    assert InspectionDraw.select().count() == 0                               # a preview stores nothing
+    assert InspectionDraw.select().count() == 0                               # a preview draws nothing
     assert not SupervisionItem.select().where(SupervisionItem.kind == "inspection").exists()
     tiers = {t: (int(p), int(d)) for t, p, d in
              re.findall(r'<tr data-tier="(\w+)"><td>.*?</td><td>[\d.]+%</td><td>(\d+)</td><td>(\d+)</td>', page)}
     assert tiers == {"black": (0, 0), "blue": (2, 1), "orange": (2, 1), "red": (1, 1)}   # ratios rounded up
     assert len(previewed) == 3
-    sha = re.search(r'name="population_sha256" value="([0-9a-f]{64})"', page).group(1)
+    preview_id = re.search(r'name="preview" value="(\d+)"', page).group(1)
 
-    r = client.post(f"{DRAWS}new", data=dict(_draw_form(20261123), population_sha256=sha))
+    r = client.post(f"{DRAWS}new", data={"preview": preview_id})
     assert r.status_code == 302
     record = InspectionDraw.get()
-    assert record.seed == 20261123 and record.created_by == "supervisor"
+    assert record.seed == seed and record.created_by == "supervisor"
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert _numbers(page, "xyp-drawn") == previewed
-    assert "20261123" in page
+    assert str(seed) in page and 'id="xyp-previews" data-count="1"' in page
     items = list(SupervisionItem.select().where(SupervisionItem.draw == record.id))
     assert {i.application.number for i in items} == set(previewed)
     assert {i.assignee for i in items} <= {"supervisor", "supervisor2", "supervisor3"}
@@ -235,29 +249,80 @@ def test_preview_and_committed_draw_give_the_same_cases_for_the_same_seed(popula
     checked = client.get(f"{DRAWS}draw/{record.id}/?replay=1").get_data(as_text=True)
     assert 'id="xyp-replay-result" data-same="1"' in checked and f"相同的 {len(items)} 件" in checked
     listing = client.get(DRAWS).get_data(as_text=True)
-    assert f'<tr data-draw="{record.id}">' in listing and "20261123" in listing
+    assert f'<tr data-draw="{record.id}">' in listing and str(seed) in listing
     assert AuditEntry.select().where(AuditEntry.action == "inspection_drawn").count() == len(items)
+    drawn = AuditEntry.get(AuditEntry.action == "inspection.draw")
+    assert drawn.detail["draw"] == record.id and drawn.detail["preview"] == int(preview_id)
+    # the same preview cannot be drawn twice
+    again = client.post(f"{DRAWS}new", data={"preview": preview_id})
+    assert again.status_code == 409 and "已经抽取过" in again.get_data(as_text=True)
+    assert InspectionDraw.select().count() == 1
 
 
-def test_a_preview_without_seed_gets_one_that_the_draw_keeps(population, app):
+def test_every_preview_leaves_an_audit_row_of_who_scope_day_and_seed(population, app):
     client = _client(app, "supervisor", "supervisor")
-    page = client.post(f"{DRAWS}preview", data=_draw_form()).get_data(as_text=True)
-    seed = re.search(r'id="xyp-preview-seed">(\d+)<', page).group(1)
-    confirm = page[page.index('id="xyp-confirm-form"'):]
-    assert f'name="seed" value="{seed}"' in confirm
-    previewed = _numbers(page, "xyp-preview-cases")
-    sha = re.search(r'name="population_sha256" value="([0-9a-f]{64})"', page).group(1)
-    r = client.post(f"{DRAWS}new", data=dict(_draw_form(seed), population_sha256=sha))
+    matter = population[0].matter.code
+    seeds = []
+    for form in ({}, {"matter": matter}, {}):
+        page, preview_id = _preview(client, **form)
+        seeds.append(int(re.search(r'id="xyp-preview-seed">(\d+)<', page).group(1)))
+    rows = list(AuditEntry.select().where(AuditEntry.action == "inspection.preview").order_by(AuditEntry.id))
+    assert [r.actor for r in rows] == ["supervisor"] * 3
+    assert [r.detail["seed"] for r in rows] == seeds
+    assert [r.detail["matter"] for r in rows] == [None, matter, None]
+    assert {r.detail["on_date"] for r in rows} == {business_today().isoformat()}
+    assert all(len(r.detail["population_sha256"]) == 64 and r.detail["population"] >= 1 for r in rows)
+    assert len(set(seeds)) == 3                                                # the system's, each new
+    assert InspectionDraw.select().count() == 0
+    # the shopping shows: the draw's page counts the previews of its scope and day before it
+    r = client.post(f"{DRAWS}new", data={"preview": str(rows[-1].id)})
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert 'id="xyp-previews" data-count="2"' in page
+    # and the audit log lists them
+    auditor = _client(app, "root", "sysadmin")
+    log = auditor.get("/admin/xinyipi_audit_entry/?flt0_0=inspection.preview").get_data(as_text=True)
+    assert log.count("预览双随机抽取") >= 3
+
+
+@pytest.mark.parametrize("seed", ["20261123", "0", "12ab", str(2 ** 63)])
+def test_a_typed_seed_is_refused_and_nothing_is_previewed_or_drawn(population, app, seed):
+    """The attack: a supervisor posts a seed of their choosing (to pick which cases get inspected)."""
+    client = _client(app, "supervisor", "supervisor")
+    r = client.post(f"{DRAWS}preview", data=dict(_draw_form(), seed=seed))
+    assert r.status_code == 400 and "随机种子由系统生成，不能指定" in r.get_data(as_text=True)
+    assert not AuditEntry.select().where(AuditEntry.action == "inspection.preview").exists()
+    _page, preview_id = _preview(client)
+    r = client.post(f"{DRAWS}new", data={"preview": preview_id, "seed": seed})
+    assert r.status_code == 400 and "随机种子由系统生成，不能指定" in r.get_data(as_text=True)
+    assert InspectionDraw.select().count() == 0
+    # nor do the scope and day of the confirm form count: the preview's are drawn
+    r = client.post(f"{DRAWS}new", data={"preview": preview_id, "matter": population[0].matter.code,
+                                         "on_date": "2020-01-01"})
     assert r.status_code == 302
-    assert _numbers(client.get(r.headers["Location"]).get_data(as_text=True), "xyp-drawn") == previewed
+    record = InspectionDraw.get()
+    assert record.matter_code is None and record.on_date == business_today()
+    # the refusal in English under en
+    client.get(f"{DRAWS}?lang=en")
+    r = client.post(f"{DRAWS}preview", data=dict(_draw_form(), seed=seed))
+    assert r.status_code == 400 and "the random seed is generated by the system" in r.get_data(as_text=True)
+    client.get(f"{DRAWS}?lang=zh_CN")
+
+
+def test_only_ones_own_preview_can_be_drawn(population, app):
+    supervisor = _client(app, "supervisor", "supervisor")
+    _page, preview_id = _preview(supervisor)
+    other = _client(app, "supervisor2", "supervisor")
+    for data in ({"preview": preview_id}, {"preview": "99999999999999999999"}, {"preview": "x"}, {}):
+        r = other.post(f"{DRAWS}new", data=data)
+        assert r.status_code == 400 and "没有找到您的这次预览" in r.get_data(as_text=True), data
+    assert InspectionDraw.select().count() == 0
 
 
 def test_a_draw_whose_population_changed_since_the_preview_is_not_made(population, app):
     client = _client(app, "supervisor", "supervisor")
-    page = client.post(f"{DRAWS}preview", data=_draw_form(5)).get_data(as_text=True)
-    sha = re.search(r'name="population_sha256" value="([0-9a-f]{64})"', page).group(1)
+    _page, preview_id = _preview(client)
     _approved("red")                                                          # approved meanwhile
-    r = client.post(f"{DRAWS}new", data=dict(_draw_form(5), population_sha256=sha))
+    r = client.post(f"{DRAWS}new", data={"preview": preview_id})
     assert r.status_code == 409 and "抽取范围发生了变化" in r.get_data(as_text=True)
     assert InspectionDraw.select().count() == 0
 
@@ -265,34 +330,33 @@ def test_a_draw_whose_population_changed_since_the_preview_is_not_made(populatio
 def test_bad_draw_input_is_refused_and_nothing_is_drawn(population, app):
     client = _client(app, "supervisor", "supervisor")
     for form, message in (({"on_date": "2026-13-40"}, "请填写有效的抽查基准日"),
-                          ({"seed": "12ab"}, "随机种子须为不大于"),
-                          ({"seed": str(2 ** 63)}, "随机种子须为不大于"),
                           ({"on_date": (business_today() + _dt.timedelta(days=3)).isoformat()}, "不能晚于今天"),
                           ({"matter": "NO-SUCH-MATTER"}, "事项 NO-SUCH-MATTER 不存在")):
         data = dict(_draw_form(), **form)
-        for url in (f"{DRAWS}preview", f"{DRAWS}new"):
-            r = client.post(url, data=data)
-            page = r.get_data(as_text=True)
-            assert r.status_code == 400 and message in page, (form, url)
-            for key, value in form.items():
-                if key != "matter":                                             # a choice, named in the message
-                    assert f'value="{value}"' in page, (form, url)              # what was typed is kept
+        r = client.post(f"{DRAWS}preview", data=data)
+        page = r.get_data(as_text=True)
+        assert r.status_code == 400 and message in page, form
+        for key, value in form.items():
+            if key != "matter":                                                 # a choice, named in the message
+                assert f'value="{value}"' in page, form                         # what was typed is kept
     assert InspectionDraw.select().count() == 0
+    assert not AuditEntry.select().where(AuditEntry.action == "inspection.preview").exists()
 
 
 def test_only_supervisors_draw(population, app):
     reviewer = _client(app, "reviewer", "reviewer")
     page = reviewer.get(DRAWS).get_data(as_text=True)
     assert 'id="xyp-preview-form"' not in page
-    assert reviewer.post(f"{DRAWS}preview", data=_draw_form(1)).status_code == 403
-    assert reviewer.post(f"{DRAWS}new", data=_draw_form(1)).status_code == 403
+    assert reviewer.post(f"{DRAWS}preview", data=_draw_form()).status_code == 403
+    _page, preview_id = _preview(_client(app, "supervisor", "supervisor"))
+    assert reviewer.post(f"{DRAWS}new", data={"preview": preview_id}).status_code == 403
     assert _client(app, "dr_catalog", "catalog_admin").get(DRAWS).status_code == 403
     assert InspectionDraw.select().count() == 0
-    assert _client(app, "root", "sysadmin").post(f"{DRAWS}new", data=_draw_form(1)).status_code == 302
+    assert _draw(_client(app, "root", "sysadmin")).status_code == 302
 
 
 def test_only_the_assigned_inspector_records_an_inspection(population, app):
-    _client(app, "supervisor", "supervisor").post(f"{DRAWS}new", data=_draw_form(11))
+    _draw(_client(app, "supervisor", "supervisor"))
     item = SupervisionItem.select().where(SupervisionItem.kind == "inspection").order_by(SupervisionItem.id).first()
     other = next(u for u in ("supervisor", "supervisor2", "supervisor3") if u != item.assignee)
     client = _client(app, other, "supervisor")
@@ -406,7 +470,7 @@ def test_the_supervision_pages_show_no_english(committed, app):
     from tests.admin.test_admin_i18n import _leaks
     client = _client(app, "supervisor", "supervisor")
     _approved("blue")
-    client.post(f"{DRAWS}new", data=_draw_form(3))
+    _draw(client)
     case = _fail(app, committed)
     record = InspectionDraw.get()
     from plugin.engine.models import ProcessDefinition
@@ -421,7 +485,7 @@ def test_the_supervision_pages_show_no_english(committed, app):
         r = client.get(url)
         assert r.status_code == 200, url
         assert not _leaks(r.get_data(as_text=True), data), (url, _leaks(r.get_data(as_text=True), data))
-    preview = client.post(f"{DRAWS}preview", data=_draw_form(4)).get_data(as_text=True)
+    preview = client.post(f"{DRAWS}preview", data=_draw_form()).get_data(as_text=True)
     assert not _leaks(preview, data)
     english = client.get(f"{ITEMS}item/{_verification(case).id}/?lang=en").get_data(as_text=True)
     assert "Commitment verification" in english and "Findings" in english

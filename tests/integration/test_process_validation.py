@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import demo_code, matter_with, new_subject
+from helpers import demo_code, diagram, matter_with, new_subject
 from plugin.applications import service
 from plugin.catalog.models import Matter
 from plugin.credit.models import GENERAL
@@ -17,20 +17,6 @@ from plugin.engine.validate import validate_xml
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = sorted((ROOT / "bpmn").glob("*.bpmn"))
-
-
-def diagram(body: str, lane_nodes: str = "", process_id: str = "probe") -> str:
-    """A minimal process around `body`, with one reviewer lane holding `lane_nodes`."""
-    refs = "".join(f"<bpmn:flowNodeRef>{n}</bpmn:flowNodeRef>" for n in lane_nodes.split())
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
-  id="Defs" targetNamespace="http://xinyipi.test">
-  <bpmn:process id="{process_id}" name="测试流程" isExecutable="true">
-    <bpmn:laneSet id="Lanes"><bpmn:lane id="Lane_R" name="reviewer">{refs}</bpmn:lane></bpmn:laneSet>
-    {body}
-  </bpmn:process>
-</bpmn:definitions>"""
 
 
 def gateway_diagram(condition: str, default: bool = True, other: str = 'tier == "black"') -> str:

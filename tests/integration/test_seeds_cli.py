@@ -1,7 +1,10 @@
-"""`xinyipi init`, `xinyipi seed` (idempotent, and what it loads) and `xinyipi workdays`."""
+"""`xinyipi init` (idempotent; the first system administrator with a password shown once), `xinyipi
+seed` (idempotent, what it loads; demo staff only when asked for demo data) and `xinyipi workdays`."""
 from __future__ import annotations
 
 import datetime as dt
+
+import pytest
 
 from plugin.accounts import ROLES, StaffUser
 from plugin.catalog.models import (PUBLISHED, Material, MaterialRequirement, Matter, MatterTierLimit,
@@ -11,7 +14,7 @@ from plugin.credit.models import GENERAL, SEVERE, DishonestyRecord, Subject, Tie
 from plugin.credit.tiers import active_scheme
 from plugin.engine.models import ProcessDefinition
 from plugin.migrations import SchemaMigration, available
-from seeds.loader import DEMO_PASSWORD, demo_subjects, load_json
+from seeds.loader import DEMO_PASSWORD, DEMO_STAFF, demo_subjects, load_json
 
 COUNTED = [Matter, Material, MaterialRequirement, MatterTierLimit, NegativeListEntry, TierScheme, Tier,
            Subject, DishonestyRecord, StaffUser, ProcessDefinition]
@@ -43,6 +46,55 @@ def test_init_is_idempotent(cli_runner):
     assert Matter.select().count() == 0          # init creates the schema, it does not seed
 
 
+def _printed_password(output: str) -> str:
+    lines = output.splitlines()
+    at = next(i for i, line in enumerate(lines) if "account 'sysadmin'" in line)
+    return lines[at + 1].strip()
+
+
+def test_init_on_an_empty_database_creates_one_sysadmin_with_a_password_shown_once(cli_runner, database_url):
+    first = cli_runner("init")
+    assert first.exit_code == 0, first.output
+    password = _printed_password(first.stdout)
+    assert len(password) >= 16 and "此密码仅显示这一次" in first.stdout
+    (user,) = StaffUser.select()
+    assert (user.username, user.role, user.active) == ("sysadmin", "sysadmin", True)
+    assert user.check_password(password) and not user.check_password("xinyipi-demo")
+    # stored only as a hash: the password is in no column of any staff row
+    assert password not in user.password_hash
+    for row in StaffUser.select().dicts():
+        assert not any(password in str(value) for value in row.values())
+    # shown once: a second init (or a third) neither prints it nor makes another account
+    for _ in range(2):
+        again = cli_runner("init")
+        assert again.exit_code == 0 and password not in again.output and "sysadmin" not in again.output
+    assert StaffUser.select().count() == 1 and StaffUser.get().password_hash == user.password_hash
+    # and the generated password signs in
+    from plugin import create_app
+    from tests.helpers import sign_in
+    client = create_app({"XINYIPI_DATABASE_URL": database_url, "TESTING": True, "XINYIPI_SECRET_KEY": "test"}).test_client()
+    sign_in(client, "sysadmin", "sysadmin", password=password)
+    assert client.get("/admin/xinyipi_staff_user/").status_code == 200
+
+
+def test_init_creates_no_account_where_staff_exist(db, cli_runner):
+    user = StaffUser(username="root", name="已有管理员", role="sysadmin", department="")
+    user.set_password("an-existing-password")
+    user.save()
+    result = cli_runner("init")
+    assert result.exit_code == 0 and "sysadmin" not in result.output
+    assert [u.username for u in StaffUser.select()] == ["root"]
+
+
+def test_two_generated_passwords_differ(db):
+    from plugin.accounts import create_first_sysadmin
+    first = create_first_sysadmin()
+    assert first and create_first_sysadmin() is None
+    StaffUser.delete().execute()
+    second = create_first_sysadmin()
+    assert second and second != first
+
+
 # ---------------------------------------------------------------------------------------------
 # seed
 # ---------------------------------------------------------------------------------------------
@@ -50,6 +102,7 @@ def test_seed_twice_changes_nothing(db, cli_runner):
     first = cli_runner("seed")
     assert first.exit_code == 0, first.output
     after_first = counts()
+    assert after_first["StaffUser"] == 0 and DEMO_PASSWORD not in first.output   # no demo logins unasked
     catalog = load_json("catalog.json")
     assert after_first["Matter"] == len(catalog["matters"])
     assert after_first["Material"] == len(catalog["materials"])
@@ -61,6 +114,17 @@ def test_seed_twice_changes_nothing(db, cli_runner):
     assert second.exit_code == 0, second.output
     assert counts() == after_first
     assert SchemaMigration.select().count() == len(available())
+
+
+@pytest.mark.parametrize("flags", [["--demo-staff"], ["--demo-cases"]])
+def test_demo_staff_only_when_asked_for_demo_data(db, cli_runner, flags):
+    result = cli_runner("seed", *flags)
+    assert result.exit_code == 0, result.output
+    assert f"password {DEMO_PASSWORD}" in result.stdout
+    assert {u.username for u in StaffUser.select()} >= {"admin", "reviewer", "approver", "supervisor"}
+    assert StaffUser.get(StaffUser.username == "reviewer").check_password(DEMO_PASSWORD)
+    again = cli_runner("seed", *flags)
+    assert again.exit_code == 0 and StaffUser.select().count() == len(DEMO_STAFF)
 
 
 def test_seeded_catalog(seeded):

@@ -260,24 +260,31 @@ def test_no_supervisor_no_draw(seeded):
         supervision.plan("NO-SUCH-MATTER", _dt.date(2026, 11, 23))
 
 
-def test_sample_command_draws_records_its_seed_and_replays(seeded, cli_runner):
+def test_sample_command_draws_with_the_systems_seed_audits_dry_runs_and_replays(seeded, cli_runner):
     approved_cases(count_red=5, count_blue=0)
     matter = matter_with("instant_approval", negative=False)
     today = _dt.datetime.now(SHANGHAI).date().isoformat()
     bad = cli_runner("sample", "--date", today)
     assert bad.exit_code != 0 and "--matter CODE or --all" in bad.output
-    dry = cli_runner("sample", "--matter", matter.code, "--date", today, "--seed", "99", "--dry-run")
+    # nobody picks the seed, not on the command line either
+    chosen = cli_runner("sample", "--matter", matter.code, "--date", today, "--seed", "99")
+    assert chosen.exit_code != 0 and "--seed" in chosen.output and not InspectionDraw.select().exists()
+    dry = cli_runner("sample", "--matter", matter.code, "--date", today, "--dry-run", "--by", "auditor")
     assert dry.exit_code == 0, dry.output
-    assert "dry run: seed 99" in dry.output and not InspectionDraw.select().exists()
-    real = cli_runner("sample", "--matter", matter.code, "--date", today, "--seed", "99")
+    assert "dry run: seed " in dry.output and not InspectionDraw.select().exists()
+    preview = AuditEntry.get(AuditEntry.action == "inspection.preview")
+    assert preview.actor == "auditor" and preview.detail["matter"] == matter.code
+    assert f"seed {preview.detail['seed']}," in dry.output
+    real = cli_runner("sample", "--matter", matter.code, "--date", today, "--by", "supervisor")
     assert real.exit_code == 0, real.output
     record = InspectionDraw.get()
-    assert record.seed == 99 and record.matter_code == matter.code
-    # the same seed gives the same lines (cases and inspectors) dry and real
-    assert [l for l in dry.output.splitlines() if l.startswith("  XYP")] == \
-        [l for l in real.output.splitlines() if l.startswith("  XYP")]
+    assert record.matter_code == matter.code and f"seed {record.seed}," in real.output
+    assert AuditEntry.get(AuditEntry.action == "inspection.draw").detail["draw"] == record.id
     replay = cli_runner("sample", "--replay", record.id)
     assert replay.exit_code == 0 and "replayed: same" in replay.output
+    for missing in ("99999", "99999999999999999999"):
+        gone = cli_runner("sample", "--replay", missing)
+        assert gone.exit_code != 0 and "不存在" in gone.output
     assert cli_runner("sample", "--all", "--date", "2026-13-01").exit_code != 0
 
 
