@@ -15,6 +15,8 @@ PYTEST_ARGS ?= -n auto
 .PHONY: run test bench clean frontend
 
 FRONTEND_STAMP = plugin/static/vendor/.built
+# the OpenID Connect provider the OIDC tests start (oidc-provider from npm; never committed)
+OIDC_STAMP = tests/oidc/node_modules/.package-lock.json
 FRONTEND_SOURCES = frontend/package.json frontend/package-lock.json frontend/build.mjs $(wildcard frontend/src/*)
 
 $(BIN)/python:
@@ -36,16 +38,19 @@ $(FRONTEND_STAMP): $(FRONTEND_SOURCES)
 
 frontend: $(FRONTEND_STAMP)
 
+$(OIDC_STAMP): tests/oidc/package.json tests/oidc/package-lock.json
+	cd tests/oidc && npm ci --no-audit --no-fund
+
 run: $(VENV)/.installed $(FRONTEND_STAMP)
 	$(BIN)/xinyipi init
 	$(BIN)/xinyipi seed --demo-staff --demo-cases
 	$(BIN)/xinyipi serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed $(FRONTEND_STAMP)
+test: $(VENV)/.installed $(FRONTEND_STAMP) $(OIDC_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
 	$(BIN)/xinyipi bench
 
 clean:
-	rm -rf $(VENV) instance *.egg-info plugin/static/vendor frontend/node_modules
+	rm -rf $(VENV) instance *.egg-info plugin/static/vendor frontend/node_modules tests/oidc/node_modules

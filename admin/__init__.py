@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from admin import archive, auth, processes, supervision, workbench
+from admin import accounts, archive, auth, processes, supervision, workbench
 from admin.views import register_views
 from admin import cases
 from plugin.i18n import TRANSLATIONS
@@ -32,6 +32,7 @@ def init_admin(app, admin: Admin | None = None) -> Admin:
     cases.register(admin)
     supervision.register(admin)
     processes.register(admin)
+    accounts.register(admin)
     return admin
 
 

@@ -1,9 +1,15 @@
 """Staff sign-in, roles and CSRF for xinyipi's admin pages.
 
-- Sign-in with a username and a hashed password (`plugin.accounts.StaffUser`), via Flask-Login.
-  Five wrong passwords lock the account for 15 minutes; every sign-in and failure is audited.
-- Sessions expire after ``XINYIPI_SESSION_MINUTES`` (default 30) without a request, checked on
-  the server; changing a password ends the user's other sessions.
+- Sign-in with a username and a hashed password (`plugin.accounts.StaffUser`), via Flask-Login,
+  or through the unified identity provider (OpenID Connect, `plugin.identity.oidc`) when configured.
+  Five wrong passwords in a row from one client lock that client out for 15 minutes (the counter is
+  per account and client, `plugin.accounts.PasswordAccount.sign_in`); sign-in POSTs are rate limited
+  per IP and, for browsers the account does not know, per account (`plugin.identity.ratelimit`).
+  Every sign-in, failure and lock is audited.
+- The session lives on the server (`plugin.identity.sessions`): the cookie carries a token whose row
+  must be live. Sign-out ends it, so a copied cookie is worth nothing afterwards; so do a password
+  change (every session of the account), a disabled account, and ``XINYIPI_SESSION_MINUTES``
+  (default 30) without a request.
 - Every POST to a xinyipi page (admin views, sign-in, portal) must carry the Flask-WTF CSRF
   token; Flask-Admin's templates add it by themselves once ``csrf_token`` is a template global.
 - Views declare who may see them (``roles``) and who may change them (``write_roles``);
@@ -22,8 +28,8 @@ from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from wtforms import ValidationError
 
 from plugin.accounts import ROLES, StaffUser
-from plugin.db import now
 from plugin.i18n import _, _l
+from plugin.identity import devices, ratelimit, sessions
 from plugin.urls import MAX_ROW_ID, is_out_of_range, row_id
 
 SYSADMIN, CATALOG_ADMIN, PROCESS_DESIGNER = "sysadmin", "catalog_admin", "process_designer"
@@ -41,15 +47,15 @@ login_manager.session_protection = "basic"
 
 
 class Staff(UserMixin):
-    """The signed-in staff member. The session id carries a fingerprint of the password hash, so
-    a password change (or a disabled account) ends every other session."""
+    """The signed-in staff member. Flask-Login keeps only the server-side session's token in the
+    cookie; the session row decides whether it still signs anyone in."""
 
-    def __init__(self, user: StaffUser):
-        self.user = user
+    def __init__(self, user: StaffUser, token: str):
+        self.user, self.token = user, token
         self.username, self.name, self.role = user.username, user.name, user.role
 
     def get_id(self) -> str:
-        return f"{self.user.id}:{self.user.password_hash[-12:]}"
+        return self.token
 
     @property
     def role_label(self) -> str:
@@ -61,13 +67,22 @@ class Staff(UserMixin):
 
 @login_manager.user_loader
 def _load_staff(token: str):
-    user_id, _sep, fingerprint = token.partition(":")
-    if not user_id.isdigit():
+    row = sessions.resolve("staff", token, current_app.config["XINYIPI_SESSION_MINUTES"] * 60)
+    if row is None:
         return None
-    user = StaffUser.get_or_none((StaffUser.id == int(user_id)) & (StaffUser.active == True))  # noqa: E712
-    if user is None or user.password_hash[-12:] != fingerprint:
+    user = StaffUser.get_or_none((StaffUser.id == row.account_id) & (StaffUser.active == True))  # noqa: E712
+    if user is None or not sessions.alive_for(row, user.password_hash):
         return None
-    return Staff(user)
+    return Staff(user, token)
+
+
+def sign_in_staff(user: StaffUser, via: str = "password") -> None:
+    """Start a server-side session for `user` in this browser (a fresh cookie session: no fixation)."""
+    session.clear()
+    token = sessions.start("staff", user.id, user.password_hash, request.remote_addr or "", via)
+    login_user(Staff(user, token))
+    session["xinyipi_seen"] = time.time()
+    devices.remember("staff", user.id)
 
 
 def current_staff() -> Staff | None:
@@ -197,21 +212,22 @@ def login():
             error = _("用户名或密码不正确。")
             _audit(username or "?", "staff.login_failed", reason="unknown or disabled user")
         else:
-            locked = user.locked_until is not None and user.locked_until > now()
-            signed_in, locked_minutes = user.sign_in(password)
-            if locked_minutes:
-                error = _("密码错误次数过多，账号已锁定，请 %(minutes)s 分钟后再试。", minutes=locked_minutes)
-            elif not signed_in:
+            client = devices.client_key("staff", user.id)
+            attempt = user.sign_in(password, client)
+            if attempt.locked_minutes:
+                error = _("密码错误次数过多，账号已锁定，请 %(minutes)s 分钟后再试。", minutes=attempt.locked_minutes)
+            elif not attempt.ok:
                 error = _("用户名或密码不正确。")
-            if not signed_in:
-                _audit(username, "staff.login_failed", reason="locked" if locked else "wrong password")
+            if not attempt.ok:
+                reason = "wrong password" if attempt.locked_now or not attempt.locked_minutes else "locked"
+                _audit(username, "staff.login_failed", reason=reason, client=client)
+            if attempt.locked_now:
+                _audit(username, "staff.locked", client=client, minutes=attempt.locked_minutes)
         if error is None:
-            session.clear()
-            login_user(Staff(user))
-            session["xinyipi_seen"] = time.time()
+            sign_in_staff(user)
             _audit(username, "staff.login")
             return redirect(_safe_next(request.form.get("next")) or admin_home)
-    return render_template("xinyipi/login.html", error=error, username=username,
+    return render_template("xinyipi/login.html", error=error, username=username, oidc=_oidc_on(),
                            next=_safe_next(request.values.get("next")) or ""), (401 if error else 200)
 
 
@@ -219,11 +235,97 @@ def login():
 def logout():
     user = current_staff()
     if user is not None:
+        sessions.end(user.token, "sign_out")
         _audit(user.username, "staff.logout")
     logout_user()
     session.pop("xinyipi_seen", None)
     flash(_("已退出登录。"), "info")
     return redirect(url_for("xinyipi_staff.login"))
+
+
+MIN_STAFF_PASSWORD = 10
+
+
+@staff.route("/password", methods=["GET", "POST"])
+def password():
+    """A staff member changes their own password: every session of the account ends (a copied
+    cookie included) and this browser gets a new one."""
+    me = current_staff()
+    if me is None:
+        return redirect(url_for("xinyipi_staff.login", next=request.path))
+    errors = {}
+    if request.method == "POST":
+        current = request.form.get("current") or ""
+        new = request.form.get("password") or ""
+        if not me.user.check_password(current):
+            errors["current"] = _("当前密码不正确。")
+        if len(new) < MIN_STAFF_PASSWORD:
+            errors["password"] = _("新密码至少 %(n)s 位。", n=MIN_STAFF_PASSWORD)
+        elif new != (request.form.get("confirm") or ""):
+            errors["confirm"] = _("两次输入的密码不一致")
+        if not errors:
+            user = StaffUser.get_by_id(me.user.id)
+            user.set_password(new)
+            user.save(only=[StaffUser.password_hash])
+            ended = sessions.end_all("staff", user.id, "password_changed")
+            _audit(user.username, "staff.password_changed", sessions_ended=ended)
+            sign_in_staff(user)
+            flash(_("密码已修改，其他设备上的登录已全部退出。"), "success")
+            return redirect(url_for(current_app.extensions["xinyipi"].admin.endpoint + ".index"))
+    return render_template("xinyipi/password.html", errors=errors), (422 if errors else 200)
+
+
+@staff.errorhandler(429)
+def _too_many(e):
+    wait = ratelimit.retry_after()
+    message = _("操作过于频繁，请 %(seconds)s 秒后再试。", seconds=wait)
+    if request.endpoint == "xinyipi_staff.login":
+        page = render_template("xinyipi/login.html", error=message, username=request.form.get("username", ""),
+                               oidc=_oidc_on(), next=_safe_next(request.values.get("next")) or "")
+    else:
+        page = render_template("xinyipi/message.html", title=_("操作过于频繁"), message=message)
+    return Response(page, status=429, headers={"Retry-After": str(wait)})
+
+
+def _oidc_on() -> bool:
+    from plugin.identity import oidc
+    return oidc.enabled()
+
+
+OIDC_NEXT = "xinyipi_staff_oidc_next"
+
+
+@staff.get("/oidc/login")
+def oidc_login():
+    """Staff sign-in through the unified identity provider (404 when it is not configured)."""
+    from plugin.identity import oidc
+    if not oidc.enabled():
+        abort(404)
+    session[OIDC_NEXT] = _safe_next(request.args.get("next")) or ""
+    try:
+        return oidc.begin(oidc.STAFF, url_for("xinyipi_staff.oidc_callback", _external=True))
+    except oidc.Refused as e:
+        return _oidc_refused(str(e))
+
+
+@staff.get("/oidc/callback")
+def oidc_callback():
+    from plugin.identity import oidc
+    if not oidc.enabled():
+        abort(404)
+    target = session.pop(OIDC_NEXT, "") or None
+    try:
+        user = oidc.staff_user(oidc.finish(oidc.STAFF))
+    except oidc.Refused as e:
+        _audit("?", "staff.login_failed", reason="oidc", detail=str(e)[:200])
+        return _oidc_refused(str(e))
+    sign_in_staff(user, via="oidc")
+    _audit(user.username, "staff.login", via="oidc")
+    return redirect(_safe_next(target) or url_for(current_app.extensions["xinyipi"].admin.endpoint + ".index"))
+
+
+def _oidc_refused(message: str):
+    return render_template("xinyipi/login.html", error=message, username="", oidc=True, next=""), 401
 
 
 def _is_ours(admin) -> bool:

@@ -667,7 +667,7 @@ class DishonestyRecordView(XinYiPiModelView):
 class StaffUserView(XinYiPiModelView):
     roles = write_roles = frozenset({SYSADMIN})
     audit_name = "staff_user"
-    column_list = ("username", "name", "role", "department", "active", "last_login_at", "locked_until")
+    column_list = ("username", "name", "role", "department", "active", "last_login_at")
     column_searchable_list = ("username", "name", "department")
     column_filters = ("role", "active", "department")
     form_columns = ("username", "name", "role", "department", "active", "password")
@@ -681,6 +681,16 @@ class StaffUserView(XinYiPiModelView):
             model.failed_logins, model.locked_until = 0, None
         elif is_created:
             raise InUse(_("新建账号必须设置密码。"))
+
+    def after_model_change(self, form, model, is_created):
+        super().after_model_change(form, model, is_created)
+        if not is_created and (form.password.data or not model.active):
+            # a new password or a disabled account: every session of it ends on the server, every lock goes
+            from plugin.identity import sessions
+            ended = sessions.end_all("staff", model.id, "password_reset" if form.password.data else "disabled")
+            if form.password.data:
+                model.clear_sign_in_locks()
+            audit("staff_user.sessions_ended", model, sessions_ended=ended)
 
     def delete_model(self, model):
         flash(_("工作人员账号不能删除（审计记录引用其用户名），请改为停用。"), "error")

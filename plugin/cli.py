@@ -119,7 +119,7 @@ REPORT_OPTION = click.option("--report", "report_path", default=None,
               help="default: detected from the first line")
 @REPORT_OPTION
 def import_subjects_command(path, fmt, report_path):
-    """Upsert credit subjects from CSV (code,name,tier) or JSON lines."""
+    """Upsert credit subjects from CSV (code,name,tier[,contact_email][,contact_phone]) or JSON lines."""
     _import("subjects", path, fmt, report_path)
 
 
@@ -487,6 +487,131 @@ def worker_command(interval, once):
             return
         database.close()
         time.sleep(interval)
+
+
+@cli.group("account")
+def account_group():
+    """Applicant accounts (申请人账号) and binding requests: each change audited as done by --by."""
+
+
+def _account(code: str):
+    from plugin.identity import accounts
+    try:
+        return accounts.get(code)
+    except accounts.AccountError as e:
+        fail(str(e))
+
+
+BY = click.option("--by", "by", default="cli", show_default=True, help="who does it (recorded in the audit log)")
+
+
+@account_group.command("list")
+@click.option("--unverified", is_flag=True, help="only accounts whose identity is not verified")
+@click.option("--disabled", is_flag=True, help="only disabled accounts")
+def account_list(unverified, disabled):
+    """One account a line: code, state, verified, name."""
+    from plugin.credit.models import Subject
+    from plugin.identity.models import ApplicantAccount
+    query = ApplicantAccount.select(ApplicantAccount, Subject).join(Subject).order_by(ApplicantAccount.code)
+    if unverified:
+        query = query.where(ApplicantAccount.verified_at.is_null())
+    if disabled:
+        query = query.where(ApplicantAccount.active == False)  # noqa: E712
+    for a in query:
+        state = "active" if a.active else "disabled"
+        verified = f"verified:{a.verified_via}" if a.verified_at else "unverified"
+        click.echo(f"{a.code}  {state}  {verified}  {a.subject.name}")
+
+
+@account_group.command("disable")
+@click.argument("code")
+@click.option("--reason", default="")
+@BY
+def account_disable(code, reason, by):
+    """Disable an account: it cannot sign in, its sessions end at once."""
+    from plugin.identity import accounts
+    ended = accounts.disable(_account(code), f"cli:{by}", reason)
+    click.echo(f"disabled {code.upper()}, {ended} session(s) ended")
+
+
+@account_group.command("enable")
+@click.argument("code")
+@BY
+def account_enable(code, by):
+    from plugin.identity import accounts
+    accounts.enable(_account(code), f"cli:{by}")
+    click.echo(f"enabled {code.upper()}")
+
+
+@account_group.command("unbind")
+@click.argument("code")
+@click.option("--reason", default="")
+@BY
+def account_unbind(code, reason, by):
+    """Delete the account (the subject and its cases stay); the code may be bound again, with proof."""
+    from plugin.identity import accounts
+    ended = accounts.unbind(_account(code), f"cli:{by}", reason)
+    click.echo(f"unbound {code.upper()}, {ended} session(s) ended")
+
+
+@account_group.command("reset")
+@click.argument("code")
+@BY
+def account_reset(code, by):
+    """A temporary password (printed once), locks cleared, sessions ended; a new password is due at sign-in."""
+    from plugin.identity import accounts
+    temporary = accounts.reset(_account(code), f"cli:{by}")
+    click.echo(f"temporary password for {code.upper()}: {temporary}")
+
+
+@account_group.command("verify")
+@click.argument("code")
+@click.option("--note", default="", help="what was checked (e.g. the papers seen)")
+@BY
+def account_verify(code, note, by):
+    """Staff checked the applicant's papers: the account may take commitment and tolerance paths."""
+    from plugin.identity import accounts
+    done = accounts.verify(_account(code), f"cli:{by}", note)
+    click.echo(f"verified {code.upper()}" if done else f"{code.upper()} was verified already")
+
+
+@account_group.command("bindings")
+@click.option("--all", "everything", is_flag=True, help="also those already decided")
+def account_bindings(everything):
+    """Binding requests waiting (for an activation code or a staff review)."""
+    from plugin.identity import binding
+    from plugin.identity.models import BindingRequest
+    query = BindingRequest.select().order_by(BindingRequest.id)
+    if not everything:
+        query = query.where(BindingRequest.status.in_(binding.OPEN))
+    for r in query:
+        click.echo(f"{r.id}  {r.code}  {r.status}  {r.name}  {r.created_at:%Y-%m-%d %H:%M}  {r.contact or '-'}")
+
+
+@account_group.command("approve")
+@click.argument("request_id", type=int)
+@BY
+def account_approve(request_id, by):
+    """A staff review found the requester to be the subject: bind the account (its contact is told)."""
+    from plugin.identity import binding
+    try:
+        account = binding.approve(request_id, f"cli:{by}")
+    except binding.Refused as e:
+        fail(str(e))
+    click.echo(f"bound {account.code}")
+
+
+@account_group.command("reject")
+@click.argument("request_id", type=int)
+@click.option("--reason", default="", help="told to the requester")
+@BY
+def account_reject(request_id, reason, by):
+    from plugin.identity import binding
+    try:
+        binding.reject(request_id, f"cli:{by}", reason)
+    except binding.Refused as e:
+        fail(str(e))
+    click.echo(f"rejected binding request {request_id}")
 
 
 @cli.group("translations")

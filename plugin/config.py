@@ -15,11 +15,37 @@ DEFAULTS = {
     "XINYIPI_TIMEZONE": "Asia/Shanghai",
     "XINYIPI_API_TOKEN": None,             # the credit platform's bearer token for archive exports (off when unset)
     "XINYIPI_SUPERVISION_DAYS": 20,        # working days to verify a commitment or carry out a drawn inspection
+    "XINYIPI_SESSION_MINUTES": 30,         # idle minutes before a sign-in session ends
+    # rate limits (Flask-Limiter): memory per process unless a Redis URL is given
+    "XINYIPI_RATELIMIT_STORAGE_URL": None,  # e.g. redis://127.0.0.1:6379/0; memory:// when unset
+    "XINYIPI_RATELIMIT_SIGN_IN": "20 per minute",   # sign-in, registration and activation POSTs per IP
+    "XINYIPI_RATELIMIT_ACCOUNT": "30 per hour",     # failed sign-ins per account from unrecognised browsers
+    "XINYIPI_RATELIMIT_REGISTER": "10 per hour",    # binding requests (activation codes sent) per subject code
+    "XINYIPI_RATELIMIT_KEY_PREFIX": "xinyipi",
+    "XINYIPI_RATELIMIT_ENABLED": True,
+    "XINYIPI_ACTIVATION_MINUTES": 30,      # how long an activation code is valid
+    # SMTP for messages to applicants (activation codes, binding notices); in-app/log when unset
+    "XINYIPI_SMTP_HOST": None,
+    "XINYIPI_SMTP_PORT": 25,
+    "XINYIPI_SMTP_USER": None,
+    "XINYIPI_SMTP_PASSWORD": None,
+    "XINYIPI_SMTP_FROM": None,
+    "XINYIPI_SMTP_STARTTLS": False,
+    # OpenID Connect sign-in (统一身份认证); off unless issuer, client id and secret are set
+    "XINYIPI_OIDC_ISSUER": None,
+    "XINYIPI_OIDC_CLIENT_ID": None,
+    "XINYIPI_OIDC_CLIENT_SECRET": None,
+    "XINYIPI_OIDC_SCOPE": "openid profile",
+    "XINYIPI_OIDC_CODE_CLAIM": "subject_code",       # the claim holding a citizen's 身份证号 / company's 信用代码
+    "XINYIPI_OIDC_NAME_CLAIM": "name",
+    "XINYIPI_OIDC_STAFF_CLAIM": "preferred_username",  # the claim holding a staff member's username
 }
 
+BOOLEANS = ("XINYIPI_RATELIMIT_ENABLED", "XINYIPI_SMTP_STARTTLS")
 
 INTEGER_KEYS = ("XINYIPI_MAX_UPLOAD_MB", "XINYIPI_SUPERVISION_DAYS", "XINYIPI_UPLOAD_QUOTA_MB",
-                "XINYIPI_UPLOAD_GRACE_HOURS")
+                "XINYIPI_UPLOAD_GRACE_HOURS", "XINYIPI_SESSION_MINUTES", "XINYIPI_ACTIVATION_MINUTES",
+                "XINYIPI_SMTP_PORT")
 
 
 def load(app) -> None:
@@ -29,6 +55,8 @@ def load(app) -> None:
             value = os.environ.get(key, default)
             if key in INTEGER_KEYS and value is not None:
                 value = int(value)
+            elif key in BOOLEANS and isinstance(value, str):
+                value = value.strip().lower() not in ("", "0", "false", "no", "off")
             app.config[key] = value
     instance = app.instance_path
     if not app.config["XINYIPI_DATABASE_URL"]:

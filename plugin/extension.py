@@ -56,6 +56,11 @@ class XinYiPi:
         self.own_admin = admin is None
         self.admin = init_admin(app, admin)
 
+        from plugin.identity import oidc, ratelimit, sessions
+        sessions.init_app(app)       # the session cookie: HttpOnly, SameSite=Lax, Secure over HTTPS
+        oidc.init_app(app)
+        ratelimit.init_app(app)      # last: it puts its limits on the endpoints registered above
+
     def serves_request(self) -> bool:
         """Whether the current request is one of xinyipi's (not a host app's own route or admin view)."""
         if self.standalone:

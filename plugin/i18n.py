@@ -82,7 +82,9 @@ def extract_messages():
 def model_strings():
     """(text, model.field) for every verbose name, help text and choice label of our models."""
     from plugin.migrations import available
-    available()                      # imports every model module through the migrations
+    available()                      # imports every model module through the migrations …
+    import plugin.identity.models    # noqa: F401  … and those whose migration states its DDL itself
+    import plugin.notifications      # noqa: F401
     seen = set()
     for model in _all_models():
         for name, field in model._meta.fields.items():

@@ -44,6 +44,23 @@ class Conflict(ApplicationError):
     """Someone else changed the case first; nothing of this attempt was saved."""
 
 
+class Unverified(ApplicationError):
+    """The applicant's identity is not verified, and the case would take a path that needs it."""
+
+
+def _check_identity(subject, path: str | None) -> None:
+    """An applicant whose identity is not verified (a self-registered code) cannot take the
+    commitment (告知承诺) or tolerance (容缺受理) paths: both let them act on their word. Refused with
+    nothing saved, whatever the diagram decided."""
+    from plugin.identity.accounts import restricted
+    if restricted(subject, path):
+        from plugin.i18n import _
+        names = {"commitment": _("告知承诺"), "tolerance": _("容缺受理")}
+        raise Unverified(_("您的身份尚未核验（自主注册的证件号码），不能适用%(path)s，本次申请未提交，已填写的内容和材料均已保存。"
+                           "请携带营业执照或身份证到办事窗口核验身份，或通过统一身份认证登录后再提交。",
+                           path=names.get(path, path)))
+
+
 @dataclasses.dataclass(frozen=True)
 class Actor:
     kind: str            # staff / applicant / system
@@ -321,6 +338,7 @@ def apply(matter_code: str, applicant_code: str, data: dict | None = None,
         return app
 
     workflow = _started_workflow(facts, subject, tier, snapshot, today)
+    _check_identity(subject, _outcome(workflow)[1])
     app.due_date = add_working_days(today, promised)
     app.state = runtime.dump_state(workflow)
     rows = _acceptance(app, workflow, actor, None, facts)
@@ -631,6 +649,7 @@ class Guide:
     promised_days: int | None = None
     dispositions: list = dataclasses.field(default_factory=list)
     closure: object = None
+    unverified: bool = False     # the path needs a verified identity the applicant does not have yet
 
     def grouped(self) -> dict[str, list]:
         groups: dict[str, list] = {}
@@ -658,6 +677,8 @@ def matter_guide(matter_code: str, applicant_code: str | None = None) -> Guide:
     guide.closure = closure_for(facts, tier, today)
     guide.path = expected_path(matter, tier)
     guide.path_label = PATH_LABELS.get(guide.path, guide.path)
+    from plugin.identity.accounts import restricted
+    guide.unverified = restricted(_subject, guide.path)
     guide.promised_days = facts.promised_days_for(active_scheme_info().tier(tier.code).id)
     guide.dispositions = requirements_for(matter, tier, path=guide.path)
     return guide
@@ -842,6 +863,7 @@ def submit_draft(number: str, actor: Actor) -> Application:
 
     workflow = _started_workflow(facts, subject, tier, snapshot, today)
     path = _outcome(workflow)[1]
+    _check_identity(subject, path)
     dispositions = requirements_for(app.matter, tier, path=path) if path else requirements_for(app.matter, tier)
     missing = _materials.missing_uploads(dispositions, _materials.uploaded(app))
     if missing:

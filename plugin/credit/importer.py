@@ -12,6 +12,7 @@ import datetime as _dt
 import hashlib
 import io
 import json
+import re
 from typing import Iterable, Iterator
 
 from plugin.credit.codes import InvalidCode, validate_subject_code
@@ -21,6 +22,10 @@ from plugin.db import database, now
 
 BATCH = 5000
 SUBJECT_FIELDS = ("code", "name", "tier")
+#: optional subject columns: the contact the credit library holds (activation codes and binding
+#: notices go there). A column left out keeps what is stored; an empty value clears it.
+CONTACT_FIELDS = ("contact_email", "contact_phone")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 RECORD_FIELDS = ("code", "severity", "reason", "authority", "start", "end")
 SEVERITY_ALIASES = {SEVERE: SEVERE, GENERAL: GENERAL, "severe": SEVERE, "general": GENERAL}
 
@@ -103,9 +108,24 @@ def _batches(rows: Iterable, size: int = BATCH):
         yield batch
 
 
+def contact_problem(field: str, value: str) -> str | None:
+    """What is wrong with a contact value (None when it is fine or empty)."""
+    if not value:
+        return None
+    if field == "contact_email":
+        if len(value) > 200 or not EMAIL.fullmatch(value):
+            return f"contact_email {value!r} is not an email address（联系邮箱格式不正确）"
+        return None
+    digits = sum(c.isdigit() for c in value)
+    if len(value) > 32 or digits < 7 or not all(c.isdigit() or c in "-+ ()" for c in value):
+        return f"contact_phone {value!r} is not a phone number（联系电话格式不正确）"
+    return None
+
+
 def import_subjects(stream, source: str = "信用平台导入", fmt: str | None = None,
                     scheme: TierScheme | None = None) -> ImportReport:
-    """Upsert subjects by code from rows ``code,name,tier`` (tier: a code of the active scheme)."""
+    """Upsert subjects by code from rows ``code,name,tier`` (tier: a code of the active scheme), with
+    the optional columns ``contact_email`` and ``contact_phone``."""
     report = ImportReport()
     scheme = scheme or active_scheme()
     tiers = {t.code: t.id for t in scheme.tiers}
@@ -127,18 +147,29 @@ def import_subjects(stream, source: str = "信用平台导入", fmt: str | None 
                 report.error(line, f"unknown tier {tier_code!r} in scheme {scheme.name}（可用：{tier_list}）",
                              row.values())
                 continue
+            contacts = {f: " ".join((row.get(f) or "").split()) for f in CONTACT_FIELDS if f in row}
+            problem = next((p for p in (contact_problem(f, v) for f, v in contacts.items()) if p), None)
+            if problem:
+                report.error(line, problem)
+                continue
             yield {"code": code, "name": name[:200], "kind": kind, "tier": tiers.get(tier_code),
-                   "source": source}
+                   "source": source, **{f: v or None for f, v in contacts.items()}}
 
     stamp = now()
     for batch in _batches(parsed()):
         unique = {row["code"]: row | {"tier_updated_at": stamp, "created_at": stamp} for row in batch}
+        # rows with and without contact columns are upserted apart: a column a row does not carry
+        # keeps its stored value
+        groups: dict[tuple, list] = {}
+        for row in unique.values():
+            groups.setdefault(tuple(f for f in CONTACT_FIELDS if f in row), []).append(row)
         with database.atomic():
-            (Subject.insert_many(list(unique.values()))
-             .on_conflict(conflict_target=[Subject.code],
-                          preserve=[Subject.name, Subject.kind, Subject.tier, Subject.source,
-                                    Subject.tier_updated_at])
-             .execute())
+            for present, rows in groups.items():
+                (Subject.insert_many(rows)
+                 .on_conflict(conflict_target=[Subject.code],
+                              preserve=[Subject.name, Subject.kind, Subject.tier, Subject.source,
+                                        Subject.tier_updated_at] + [getattr(Subject, f) for f in present])
+                 .execute())
         report.imported += len(unique)
     return report
 

@@ -67,6 +67,10 @@ class Subject(BaseModel):
     source = pw.CharField(max_length=100, default="", verbose_name="等级来源")
     tier_updated_at = pw.DateTimeField(null=True, verbose_name="等级更新时间")
     created_at = pw.DateTimeField(default=now, verbose_name="创建时间")
+    contact_email = pw.CharField(max_length=200, null=True, verbose_name="联系邮箱",
+                                 help_text="信用库登记的联系方式：激活码和账号绑定通知发往这里")
+    contact_phone = pw.CharField(max_length=32, null=True, verbose_name="联系电话",
+                                 help_text="信用库登记的联系方式：激活码和账号绑定通知发往这里")
 
     class Meta:
         table_name = "subject"

@@ -2,7 +2,8 @@
 
 Applicants browse the matter guide, register and sign in with their 统一社会信用代码 or 身份证号,
 fill generated forms, upload materials, sign commitments, supplement, and follow their cases.
-Their sign-in is kept apart from staff sign-in (`session["xinyipi_applicant"]`, idle expiry).
+Their sign-in is kept apart from staff sign-in: `session["xinyipi_applicant"]` holds the token of a
+server-side session (`plugin.identity.sessions`) that sign-out, a password change and idle expiry end.
 Views go through `plugin.applications.service` (and the read-only `progress`); they never touch
 SpiffWorkflow.
 """

@@ -22,11 +22,15 @@ from plugin.credit.models import Subject
 from plugin.engine.forms import FormErrors
 from plugin.headers import diagram_response
 from plugin.i18n import _, _l
+from plugin.identity import accounts as account_ops
+from plugin.identity import binding, devices, ratelimit, sessions
 from plugin.portal import documents, identity, portal
 from plugin.urls import is_out_of_range
 
-SESSION_KEY = "xinyipi_applicant"
+SESSION_KEY = "xinyipi_applicant"          # the server-side session's token (plugin.identity.sessions)
 SEEN_KEY = "xinyipi_applicant_seen"
+BINDING_KEY = "xinyipi_binding"            # the token of the requester's binding request
+BINDING_NEXT = "xinyipi_binding_next"      # where to go once it is bound
 UPLOAD_ENDPOINTS = frozenset({"xinyipi_portal.draft", "xinyipi_portal.task"})
 LANE_LABELS = {"applicant": _l("申请人"), "reviewer": _l("审查人员"), "approver": _l("审批负责人"),
                "supervisor": _l("监管人员")}
@@ -48,10 +52,26 @@ GROUP_ORDER = (req.UPLOAD, req.OPTIONAL_UPLOAD, req.DEFER, req.COMMITMENT, req.E
 # ---------------------------------------------------------------------------------------------
 # who is signed in
 # ---------------------------------------------------------------------------------------------
+def current_account():
+    """The signed-in applicant's account: the session's token must name a live server-side session
+    of an enabled account, started under its current password."""
+    if "xyp_account" not in g:
+        g.xyp_account = None
+        row = sessions.resolve("applicant", session.get(SESSION_KEY),
+                               current_app.config["XINYIPI_SESSION_MINUTES"] * 60)
+        if row is not None:
+            from plugin.portal.models import ApplicantAccount
+            account = ApplicantAccount.get_or_none((ApplicantAccount.id == row.account_id)
+                                                   & (ApplicantAccount.active == True))  # noqa: E712
+            if account is not None and sessions.alive_for(row, account.password_hash):
+                g.xyp_account = account
+    return g.xyp_account
+
+
 def current_applicant() -> Subject | None:
     if "xyp_applicant" not in g:
-        code = session.get(SESSION_KEY)
-        g.xyp_applicant = Subject.get_or_none(Subject.code == code) if code else None
+        account = current_account()
+        g.xyp_applicant = account.subject if account is not None else None
     return g.xyp_applicant
 
 
@@ -86,17 +106,32 @@ def _idle_expiry():
     if SESSION_KEY not in session:
         return None
     limit = current_app.config.get("XINYIPI_SESSION_MINUTES", 30) * 60
-    if time.time() - session.get(SEEN_KEY, 0) > limit:
-        session.pop(SESSION_KEY, None)
+    if time.time() - session.get(SEEN_KEY, 0) > limit or current_account() is None:
+        expired = time.time() - session.get(SEEN_KEY, 0) > limit
+        sessions.end(session.pop(SESSION_KEY, None), "idle" if expired else "gone")
         session.pop(SEEN_KEY, None)
-        flash(_("登录已超时，请重新登录。"), "warning")
+        g.pop("xyp_account", None)
+        g.pop("xyp_applicant", None)
+        flash(_("登录已超时，请重新登录。") if expired else _("登录已失效，请重新登录。"), "warning")
         if request.endpoint not in ("xinyipi_portal.login", "xinyipi_portal.static"):
             if request.method == "GET" and request.endpoint in ("xinyipi_portal.index", "xinyipi_portal.matter"):
                 return None
             return redirect(url_for(".login", next=request.full_path.rstrip("?")))
         return None
     session[SEEN_KEY] = time.time()
+    if current_account().must_change_password and request.endpoint not in (
+            "xinyipi_portal.password", "xinyipi_portal.logout", "xinyipi_portal.static"):
+        flash(_("工作人员已重置您的密码，请先设置新密码。"), "warning")
+        return redirect(url_for(".password"))
     return None
+
+
+@portal.errorhandler(429)
+def _too_many(e):
+    wait = ratelimit.retry_after()
+    page = render_template("portal/message.html", title=_("操作过于频繁"),
+                           message=_("操作过于频繁，请 %(seconds)s 秒后再试。", seconds=wait), back=request.path)
+    return Response(page, status=429, headers={"Retry-After": str(wait)})
 
 
 @portal.app_context_processor
@@ -138,28 +173,75 @@ def register():
     if request.method == "POST":
         values = {k: request.form.get(k, "") for k in ("code", "name")}
         try:
-            account, created = identity.register(values["code"], values["name"], request.form.get("password", ""),
-                                                 request.form.get("confirm", ""))
+            done = identity.register(values["code"], values["name"], request.form.get("password", ""),
+                                     request.form.get("confirm", ""), ip=request.remote_addr or "")
         except identity.Refused as e:
             errors, status = e.errors, 422
         else:
-            subject = account.subject
-            _audit(subject, f"applicant:{subject.code}", "applicant.registered", self_registered=created)
-            _sign_in(subject)
-            if created:
-                flash(_("注册成功。信用主体库中尚无您的记录，已按“自主注册”建档：在信用平台评定之前，"
-                        "您的信用等级按当前等级体系的默认等级计算。"), "info")
-            else:
-                flash(_("注册成功，已登录。"), "success")
+            if done.request is not None:
+                session[BINDING_KEY] = done.token
+                session[BINDING_NEXT] = _safe_next(request.form.get("next")) or ""
+                return redirect(url_for(".activate"))
+            subject = done.account.subject
+            _audit(subject, f"applicant:{subject.code}", "applicant.registered", self_registered=done.created,
+                   verified=False)
+            _sign_in(done.account)
+            flash(_("注册成功。信用主体库中尚无您的记录，已按“自主注册”建档：在信用平台评定之前，"
+                    "您的信用等级按当前等级体系的默认等级计算。您的身份尚未核验，核验前不能适用告知承诺和容缺受理。"), "info")
             return redirect(_safe_next(request.form.get("next")) or url_for(".cases"))
     return render_template("portal/register.html", errors=errors, values=values,
                            next=_safe_next(request.values.get("next")) or ""), status
 
 
-def _sign_in(subject: Subject) -> None:
-    session[SESSION_KEY] = subject.code
+@portal.route("/activate", methods=["GET", "POST"])
+def activate():
+    """The requester's binding request: enter the activation code, have another sent, or ask for a
+    staff review instead."""
+    req = binding.find(session.get(BINDING_KEY))
+    if req is None:
+        return render_template("portal/message.html", title=_("账号绑定"),
+                               message=_("没有找到您的绑定申请，请重新注册或登录。"),
+                               back=url_for(".register")), 404
+    error, status = None, 200
+    if request.method == "POST":
+        action = request.form.get("action", "activate")
+        try:
+            if action == "resend":
+                if binding.send_code(req):
+                    flash(_("新的激活码已发送，之前的激活码不再有效。"), "success")
+                else:
+                    flash(_("激活码发送失败，请稍后重试，或申请人工审核。"), "error")
+                return redirect(url_for(".activate"))
+            if action == "review":
+                binding.to_review(req)
+                flash(_("已改为人工审核：工作人员核实后为您绑定，请留意。"), "info")
+                return redirect(url_for(".activate"))
+            account = binding.activate(req, request.form.get("activation_code", ""))
+        except binding.Refused as e:
+            error, status = str(e), 422
+        else:
+            session.pop(BINDING_KEY, None)
+            target = _safe_next(session.pop(BINDING_NEXT, None))
+            _sign_in(account)
+            _audit(account.subject, f"applicant:{account.code}", "applicant.login", via="activation")
+            flash(_("绑定成功，已登录。"), "success")
+            return redirect(target or url_for(".cases"))
+        req = binding.find(session.get(BINDING_KEY)) or req
+    return render_template("portal/activate.html", req=req, error=error, max_codes=binding.MAX_CODES,
+                           minutes=current_app.config["XINYIPI_ACTIVATION_MINUTES"]), status
+
+
+def _sign_in(account, via: str = "password") -> None:
+    """Start a server-side session for `account` in this browser (a fresh cookie session)."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    session[SESSION_KEY] = sessions.start("applicant", account.id, account.password_hash,
+                                          request.remote_addr or "", via)
     session[SEEN_KEY] = time.time()
-    g.xyp_applicant = subject
+    g.xyp_account, g.xyp_applicant = account, account.subject
+    devices.remember("applicant", account.id)
 
 
 @portal.route("/login", methods=["GET", "POST"])
@@ -169,24 +251,89 @@ def login():
         code = (request.form.get("code") or "").strip()
         try:
             account = identity.authenticate(code, request.form.get("password") or "")
+        except identity.Pending as e:
+            session[BINDING_KEY] = e.token        # the same password: show the requester their request
+            return redirect(url_for(".activate"))
         except identity.Refused as e:
             error, status = e.errors[""], 401
             subject = Subject.get_or_none(Subject.code == code.upper()) if len(code) <= 18 else None
-            _audit(subject, f"applicant:{code[:18] or '?'}", "applicant.login_failed")
+            actor = f"applicant:{code[:18] or '?'}"
+            _audit(subject, actor, "applicant.login_failed")
+            if e.attempt is not None and e.attempt.locked_now:
+                _audit(subject, actor, "applicant.locked", minutes=e.attempt.locked_minutes)
         else:
-            _sign_in(account.subject)
+            _sign_in(account)
             _audit(account.subject, f"applicant:{account.code}", "applicant.login")
             return redirect(_safe_next(request.form.get("next")) or url_for(".cases"))
-    return render_template("portal/login.html", error=error, code=code,
+    return render_template("portal/login.html", error=error, code=code, oidc=_oidc_on(),
                            next=_safe_next(request.values.get("next")) or ""), status
 
 
 @portal.post("/logout")
 def logout():
-    session.pop(SESSION_KEY, None)
+    sessions.end(session.pop(SESSION_KEY, None), "sign_out")
     session.pop(SEEN_KEY, None)
     flash(_("已退出登录。"), "info")
     return redirect(url_for(".index"))
+
+
+@portal.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password():
+    """Change the password: every session of the account ends (a copied cookie included) and this
+    browser gets a new one."""
+    account = current_account()
+    errors, status = {}, 200
+    if request.method == "POST":
+        errors = account_ops.change_password(account, request.form.get("current", ""),
+                                             request.form.get("password", ""), request.form.get("confirm", ""))
+        if not errors:
+            _sign_in(account)
+            flash(_("密码已修改，其他设备上的登录已全部退出。"), "success")
+            return redirect(url_for(".cases"))
+        status = 422
+    return render_template("portal/password.html", errors=errors, forced=account.must_change_password), status
+
+
+def _oidc_on() -> bool:
+    from plugin.identity import oidc
+    return oidc.enabled()
+
+
+OIDC_NEXT = "xinyipi_portal_oidc_next"
+
+
+@portal.get("/oidc/login")
+def oidc_login():
+    """Sign-in through the unified identity provider (404 when it is not configured)."""
+    from plugin.identity import oidc
+    if not oidc.enabled():
+        abort(404)
+    session[OIDC_NEXT] = _safe_next(request.args.get("next")) or ""
+    try:
+        return oidc.begin(oidc.CITIZEN, url_for(".oidc_callback", _external=True))
+    except oidc.Refused as e:
+        return _oidc_refused(str(e))
+
+
+@portal.get("/oidc/callback")
+def oidc_callback():
+    from plugin.identity import oidc
+    if not oidc.enabled():
+        abort(404)
+    target = session.pop(OIDC_NEXT, "") or None
+    try:
+        account = oidc.citizen_account(oidc.finish(oidc.CITIZEN))
+    except oidc.Refused as e:
+        _audit(None, "applicant:?", "applicant.login_failed", via="oidc", reason=str(e)[:200])
+        return _oidc_refused(str(e))
+    _sign_in(account, via="oidc")
+    _audit(account.subject, f"applicant:{account.code}", "applicant.login", via="oidc")
+    return redirect(_safe_next(target) or url_for(".cases"))
+
+
+def _oidc_refused(message: str):
+    return render_template("portal/login.html", error=message, code="", oidc=True, next=""), 401
 
 
 # ---------------------------------------------------------------------------------------------
@@ -339,8 +486,15 @@ def draft(number):
     return render_template("portal/draft.html", case=app, fields=service.draft_fields(), values=app.form_data or {},
                            field_errors=field_errors, material_errors=material_errors, alert=alert,
                            dispositions=dispositions, files=files, guide_path=_expected_path_label(app),
+                           unverified=_unverified_path(app),
                            supplement_days=service.matter_facts(app.matter.code).supplement_days,
                            max_mb=current_app.config["XINYIPI_MAX_UPLOAD_MB"]), status
+
+
+def _unverified_path(app) -> bool:
+    from plugin.engine.paths import expected_path
+    from plugin.identity.accounts import restricted
+    return restricted(app.subject, expected_path(app.matter, app.tier_code))
 
 
 def _expected_path_label(app):

@@ -84,6 +84,7 @@ def test_wrong_password_and_unknown_user_say_the_same(csrf_app):
 
 
 def test_five_failures_lock_the_account(csrf_app):
+    from plugin.identity.models import SignInGuard
     _staff()
     client = csrf_app.test_client()
     for _ in range(4):
@@ -91,15 +92,17 @@ def test_five_failures_lock_the_account(csrf_app):
     page = _login(client, "alice", "wrong").get_data(as_text=True)
     assert "账号已锁定" in page
     user = StaffUser.get(StaffUser.username == "alice")
-    assert user.locked_until is not None
+    guard = SignInGuard.get((SignInGuard.kind == "staff") & (SignInGuard.account_id == user.id))
+    assert guard.client == "ip:127.0.0.1" and guard.locked_until is not None
+    assert AuditEntry.select().where(AuditEntry.action == "staff.locked").count() == 1
     # even the right password is refused while locked
     r = _login(client, "alice", PASSWORD)
     assert r.status_code == 401 and "账号已锁定" in r.get_data(as_text=True)
     # once the lock has passed, the right password works and the counter starts again
-    user.locked_until = user.locked_until.replace(year=2000)
-    user.save()
+    guard.locked_until = guard.locked_until.replace(year=2000)
+    guard.save()
     assert _login(client, "alice", PASSWORD).status_code == 302
-    assert StaffUser.get(StaffUser.username == "alice").failed_logins == 0
+    assert SignInGuard.get_by_id(guard.id).failed_logins == 0
 
 
 def test_disabled_account_cannot_sign_in_and_loses_its_session(csrf_app):

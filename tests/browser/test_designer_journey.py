@@ -20,8 +20,7 @@ from plugin.engine.definitions import NSMAP, parse_process, parse_xml
 from plugin.engine.drafts import ProcessDraft
 from plugin.engine.models import ProcessDefinition
 from plugin.engine.validate import validate_xml
-from plugin.portal import identity
-from tests.helpers import demo_code
+from tests.helpers import bound_account, demo_code
 
 ROOT = Path(__file__).resolve().parents[2]
 STANDARD = "000117003000-HK"     # 医疗机构执业登记, bound to standard_review
@@ -221,8 +220,7 @@ def test_designer_adds_an_applicant_task_validates_publishes_and_a_citizen_sees_
     # a blue citizen applies and meets the new field in the generated form
     citizen = phone_page
     code = demo_code("blue")
-    from plugin.credit.models import Subject
-    identity.register(code, Subject.get(Subject.code == code).name, PASSWORD, PASSWORD)
+    bound_account(code, PASSWORD)
     citizen.goto(f"{live_server.url}/portal/login")
     citizen.get_by_label("统一社会信用代码或身份证号").fill(code)
     citizen.get_by_label("密码").fill(PASSWORD)

@@ -12,8 +12,7 @@ from plugin import assets
 from plugin.applications import service
 from plugin.applications.materials import CaseMaterial, Commitment
 from plugin.applications.models import Application
-from plugin.portal import identity
-from tests.helpers import actor_for, demo_code, values_for
+from tests.helpers import actor_for, bound_account, demo_code, values_for
 
 PASSWORD = "portal-pass-1"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -25,8 +24,7 @@ REPAIR = "000105009000-HK"       # 信用修复
 
 
 def _account(code: str) -> None:
-    from plugin.credit.models import Subject
-    identity.register(code, Subject.get(Subject.code == code).name, PASSWORD, PASSWORD)
+    bound_account(code, PASSWORD)
 
 
 def _login(page, live_server, code: str) -> None:
@@ -69,9 +67,14 @@ def _diagram_marks(page, element_id: str, marker: str) -> None:
     page.locator(f'.xyp-diagram .djs-element.{marker}[data-element-id="{element_id}"]').wait_for()
 
 
-def test_red_instant_approval_on_a_phone(live_server, phone_page, shot):
+def test_red_instant_approval_on_a_phone(live_server, phone_page, shot, caplog):
+    import logging
+    from plugin.credit.models import Subject
+    caplog.set_level(logging.INFO, logger="xinyipi.notifications")
     page = phone_page
     red = demo_code("red")
+    # the credit library holds the company's contact (as `xinyipi import-subjects` brings it)
+    Subject.update(contact_email="boss@yecheng.example.cn").where(Subject.code == red).execute()
     page.goto(f"{live_server.url}/")                              # the standalone home leads to the portal
     assert page.url.endswith("/portal/")
     page.get_by_label("搜索事项").fill("公共场所卫生")
@@ -100,6 +103,16 @@ def test_red_instant_approval_on_a_phone(live_server, phone_page, shot):
     page.fill("#f-confirm", PASSWORD)
     with page.expect_navigation():
         page.get_by_role("button", name="注册").click()
+    # the public code and name prove nothing: the activation code went to the library's contact
+    assert page.url.endswith("/portal/activate")
+    assert "bo***@yecheng.example.cn" in page.locator('[data-testid="binding-code-sent"]').inner_text()
+    shot(page, "activate")
+    _fits(page)
+    code = re.findall(r"激活码：(\d{8})", "\n".join(r.getMessage() for r in caplog.records
+                                                  if r.name == "xinyipi.notifications"))[-1]
+    page.get_by_label("激活码（8 位数字）").fill(code)
+    with page.expect_navigation():
+        page.get_by_role("button", name="绑定", exact=True).click()
     assert page.url.endswith(f"/portal/matters/{INSTANT}")       # back to the guide it came from
 
     assert "秒批" in page.locator('[data-testid="path"]').inner_text()

@@ -11,9 +11,8 @@ from plugin.applications import service
 from plugin.applications.progress import business_today, local_time
 from plugin.credit.models import DishonestyRecord, Subject
 from plugin.credit.tiers import effective_tier
-from plugin.portal import identity
 from plugin.supervision.models import SupervisionItem
-from tests.helpers import demo_code, matter_with, work_through
+from tests.helpers import bound_account, demo_code, matter_with, work_through
 
 PASSWORD = "portal-pass-1"
 NOTE = "实地检查：经营场所已改作他用，与申请时承诺不符"
@@ -103,7 +102,7 @@ def test_supervisor_draws_fails_an_inspection_and_the_applicant_sees_the_revocat
     assert effective_tier(Subject.get(Subject.code == code)).code != before.code
 
     # -- the applicant, on a phone ------------------------------------------------------------
-    identity.register(code, case.subject.name, PASSWORD, PASSWORD)
+    bound_account(code, PASSWORD)
     phone = phone_page
     phone.goto(f"{live_server.url}/portal/login")
     phone.get_by_label("统一社会信用代码或身份证号").fill(code)

@@ -7,9 +7,8 @@ import re
 
 import pytest
 
-from plugin.portal import identity
 from plugin.portal.models import ApplicantAccount
-from tests.helpers import demo_code
+from tests.helpers import bound_account, demo_code
 
 PASSWORD = "portal-pass-1"
 # The smallest files of each kind that the portal's type check accepts (magic bytes).
@@ -32,14 +31,9 @@ def portal_app(seeded, database_url, tmp_path):
 
 
 def account_for(code: str, password: str = PASSWORD) -> ApplicantAccount:
-    """An account for an existing subject (registered through the real registration logic)."""
-    found = ApplicantAccount.get_or_none(ApplicantAccount.code == code)
-    if found is not None:
-        return found
-    from plugin.credit.models import Subject
-    subject = Subject.get(Subject.code == code)
-    account, _created = identity.register(code, subject.name, password, password)
-    return account
+    """A (verified) account for an existing subject: registered through the real registration, its
+    binding approved as a staff review approves it."""
+    return bound_account(code, password)
 
 
 def sign_in_applicant(client, code: str, password: str = PASSWORD):

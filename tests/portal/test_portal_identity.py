@@ -62,19 +62,28 @@ def test_registration_checks_name_and_password(portal_app):
     assert ApplicantAccount.select().count() == 0
 
 
-def test_registering_a_known_subject_signs_in(portal_app):
+def test_the_public_code_and_name_of_a_known_subject_bind_nothing(portal_app):
+    """Attack: a stranger registers a company of the library with its public code and name. Nothing
+    is bound and nobody is signed in: the binding waits for its proof (here, the subject has no
+    contact on record, for a staff review); the real company can still register meanwhile."""
     client = portal_app.test_client()
     r = _register(client, code=RED.lower(), name="海口椰城餐饮管理有限公司")   # normalised: lower case accepted
-    assert r.status_code == 302 and r.headers["Location"].endswith("/portal/cases")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/portal/activate")
+    assert ApplicantAccount.select().count() == 0
+    assert client.get("/portal/cases").status_code == 302
+    page = client.get("/portal/activate").get_data(as_text=True)
+    assert "等待工作人员审核" in page
+    # the stranger's request blocks nobody: the company registers too
+    company = portal_app.test_client()
+    r = _register(company, code=RED, name="海口椰城餐饮管理有限公司")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/portal/activate")
+    assert AuditEntry.select().where(AuditEntry.action == "binding.requested").count() == 2
+    # once an account is bound, the code cannot register again
+    account_for(RED)
     account = ApplicantAccount.get(ApplicantAccount.code == RED)
-    assert account.password_hash != PASSWORD and account.check_password(PASSWORD)
-    assert client.get("/portal/cases").status_code == 200
-    page = client.get("/portal/").get_data(as_text=True)
-    assert "海口椰城餐饮管理有限公司" in page
-    # the same code cannot register twice
+    assert account.password_hash != PASSWORD and account.check_password(PASSWORD) and account.verified
     page = _register(portal_app.test_client(), code=RED, name="海口椰城餐饮管理有限公司").get_data(as_text=True)
     assert "该证件号码已注册" in page
-    assert AuditEntry.select().where(AuditEntry.action == "applicant.registered").count() == 1
 
 
 def test_a_code_new_to_the_library_registers_with_the_default_tier(portal_app):
