@@ -19,6 +19,7 @@ def _models() -> list[type]:
     import admin  # noqa: F401
     import plugin.cli  # noqa: F401
     import plugin.portal.models  # noqa: F401
+    import plugin.work  # noqa: F401
     found, stack = [], list(BaseModel.__subclasses__())
     while stack:
         model = stack.pop()
