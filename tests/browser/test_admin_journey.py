@@ -91,6 +91,7 @@ def test_sign_in_wrong_password_then_right_then_sign_out(live_server, page, shot
     expect(user_menu).to_have_attribute("data-role", "sysadmin")
     assert _failed_logins(admin) == 0
     # a sysadmin has the staff accounts in the 系统 menu (what the reviewer below must not have)
+    page.wait_for_load_state("load")  # Bootstrap's dropdown handler is bound once its script has run
     page.get_by_role("link", name="系统", exact=True).click()
     expect(page.get_by_role("link", name="工作人员", exact=True)).to_be_visible()
     expect(page.get_by_role("link", name="工作人员", exact=True)).to_have_attribute("href", STAFF_USERS)
