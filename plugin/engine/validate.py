@@ -24,6 +24,7 @@ import random
 import secrets
 
 from SpiffWorkflow.bpmn.specs.defaults import ExclusiveGateway, InclusiveGateway
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from plugin.engine import forms, isolation, runtime
@@ -167,12 +168,20 @@ def size_checks(root, report: Report) -> None:
                 report.errors.append(Problem(node.get("id"), f"网关有 {branches} 条出口流，上限 {MAX_BRANCHES}"))
 
 
+# Task-spec names SpiffWorkflow gives its own start (and end join) of every process: an element with
+# such an id replaces it and the process cannot start ("No output task connected").
+RESERVED_IDS = ("Start",)
+
+
 def static_checks(root, report: Report) -> None:
     for process in root.iterfind("bpmn:process", NSMAP):
         for node in process.iter():
             if not isinstance(node.tag, str):
                 continue
             name = _local(node.tag)
+            if node.get("id") in RESERVED_IDS or str(node.get("id", "")).endswith(".EndJoin"):
+                report.errors.append(Problem(node.get("id"), f"元素标识 {node.get('id')!r} 是引擎保留的名称"
+                                                             "，请换一个，例如 StartEvent_1"))
             if name in UNSUPPORTED:
                 report.errors.append(Problem(_owner_id(node), f"不支持的 BPMN 元素：{UNSUPPORTED[name]}（{name}）"))
     expressions = [(e, "eval", "条件") for e in root.iterfind(".//bpmn:conditionExpression", NSMAP)]
@@ -327,6 +336,10 @@ def dry_run(spec_pair, tier_code: str, tier_label: str, rank: int, scheme_ranks:
             run.error = f"超过 {MAX_STEPS} 个人工环节仍未结束（可能存在死循环）"
     except runtime.EngineError as e:
         run.error, run.error_element = str(e), e.element_id
+        return run
+    except SpiffWorkflowException as e:  # raised outside a task run (building the workflow)
+        task_spec = getattr(e, "task_spec", None)
+        run.error, run.error_element = f"流程无法运行：{e}", getattr(task_spec, "bpmn_id", None)
         return run
     except ValueError as e:
         run.error = str(e)

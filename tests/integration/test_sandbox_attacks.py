@@ -262,3 +262,12 @@ def test_a_diagram_that_loops_through_scripts_forever_is_stopped(seeded):
     report = validate_xml(xml)
     assert not report.ok
     assert any("死循环" in p.message and p.element_id in ("Spin", "Again") for p in report.errors), report.errors
+
+
+def test_an_element_named_like_the_engines_own_start_is_refused_not_crashed(seeded):
+    """SpiffWorkflow names its own start task "Start": a start event with that id used to crash
+    the dry run with a raw WorkflowException."""
+    xml = script_diagram('x = 1').replace('id="Start_1"', 'id="Start"').replace('sourceRef="Start_1"', 'sourceRef="Start"')
+    report = validate_xml(xml)
+    assert not report.ok
+    assert report.errors[0].element_id == "Start" and "保留" in report.errors[0].message
