@@ -84,6 +84,17 @@ def write_transaction():
     return db.atomic()
 
 
+def in_list(field, values):
+    """`field IN (…)` for a long list of plain values (ids, codes) with its SQL made in one piece:
+    peewee would build one node per value, which costs more than the lookup for a batch of
+    thousands (imports)."""
+    values = list(values)
+    if not values:
+        return field.in_([])
+    placeholders = "(" + ", ".join([database.obj.param] * len(values)) + ")"
+    return field.in_(peewee.SQL(placeholders, [field.db_value(v) for v in values]))
+
+
 def references(row, owned=()) -> list[tuple[str, int]]:
     """What still refers to `row`: [(table name, rows)] for each table with rows pointing at it,
     leaving out the backrefs named in `owned` (rows that go with it). Nothing cascades here:

@@ -126,7 +126,8 @@ class UnitOfWork:
         self._audit: list[dict] = []
         self._events: list[dict] = []
         self._watched: dict[int, _Watch] = {}     # subject id → its tier before, and why it may move
-        self.tier_changes: list = []              # the TierChange rows written (bulk ones without ids)
+        self.tier_changes: list = []              # the TierChange rows written (not those written in bulk)
+        self.tier_change_count = 0                # how many were written, in bulk or not
 
     # -- the clock ---------------------------------------------------------------------------
     @property
@@ -191,6 +192,7 @@ class UnitOfWork:
             after = credit_states(ids, self.today)
         except NoActiveScheme:
             after = {}
+        at, actor = clock.utc_naive(), str(self.actor)[:100]
         rows = []
         for subject_id in ids:
             watch = self._watched.pop(subject_id)
@@ -205,17 +207,16 @@ class UnitOfWork:
             rows.append({"subject": subject_id, "scheme": now_.scheme, "from_code": before.tier,
                          "to_code": now_.tier, "from_blacklisted": before.blacklisted,
                          "to_blacklisted": now_.blacklisted, "cause": watch.cause[:16], "reason": watch.reason,
-                         "case_number": watch.case_number, "actor": str(self.actor)[:100],
-                         "at": clock.utc_naive()})
+                         "case_number": watch.case_number, "actor": actor, "at": at})
             self.emit("subject.tier_changed", subject_code=now_.subject_code, from_tier=before.tier,
                       to_tier=now_.tier, blacklisted=now_.blacklisted, cause=watch.cause)
         if len(rows) <= 10:
             changes = [TierChange.create(**row) for row in rows]
-        else:
-            for start in range(0, len(rows), 500):
-                TierChange.insert_many(rows[start:start + 500]).execute()
-            changes = [TierChange(**row) for row in rows]
+        else:   # an import's batch: many rows, one prepared statement (peewee's SQL building would dominate)
+            _bulk_insert(_tier_change_insert(), rows)
+            changes = []
         self.tier_changes.extend(changes)
+        self.tier_change_count += len(rows)
         return changes
 
     def _flush(self) -> None:
@@ -227,11 +228,11 @@ class UnitOfWork:
             self._audit.clear()
         if self._events:
             import json
+            at, actor = clock.utc_naive(), str(self.actor)[:100]
             rows = [{"name": e["name"], "payload": json.dumps(e["payload"], ensure_ascii=False, default=str),
-                     "actor": str(self.actor), "subject_code": e["subject_code"], "case_number": e["case_number"],
-                     "created_at": clock.utc_naive()} for e in self._events]
-            for start in range(0, len(rows), 500):
-                DomainEvent.insert_many(rows[start:start + 500]).execute()
+                     "actor": actor, "subject_code": e["subject_code"], "case_number": e["case_number"],
+                     "created_at": at, "attempts": 0} for e in self._events]
+            _bulk_insert(_event_insert(), rows)
 
     def _announce(self) -> None:
         for event in self._events:
@@ -241,6 +242,37 @@ class UnitOfWork:
                 except Exception:  # noqa: BLE001 — a subscriber never undoes a committed unit
                     log.exception("subscriber of %s failed", event["name"])
         self._events.clear()
+
+
+_prepared: dict[str, object] = {}
+_BULK = 500
+
+
+def _tier_change_insert():
+    found = _prepared.get("tier_change")
+    if found is None:
+        from plugin.credit.models import TierChange
+        from plugin.db import PreparedInsert
+        found = _prepared["tier_change"] = PreparedInsert(TierChange, [
+            "subject", "scheme", "from_code", "to_code", "from_blacklisted", "to_blacklisted", "cause", "reason",
+            "case_number", "actor", "at"])
+    return found
+
+
+def _event_insert():
+    found = _prepared.get("event")
+    if found is None:
+        from plugin.db import PreparedInsert
+        found = _prepared["event"] = PreparedInsert(DomainEvent, [
+            "name", "payload", "actor", "subject_code", "case_number", "created_at", "attempts"])
+    return found
+
+
+def _bulk_insert(statement, rows: list[dict]) -> None:
+    """Insert `rows` with a prepared multi-row INSERT, in chunks of one size (so the statement is
+    built once per database) and one remainder."""
+    for start in range(0, len(rows), _BULK):
+        statement.execute(rows[start:start + _BULK])
 
 
 def current() -> UnitOfWork | None:

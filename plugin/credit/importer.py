@@ -23,7 +23,7 @@ from typing import Iterable, Iterator
 from plugin.credit.codes import InvalidCode, validate_subject_code
 from plugin.credit.models import GENERAL, SEVERE, DishonestyRecord, Subject, TierScheme
 from plugin.credit.tiers import active_scheme
-from plugin.db import now
+from plugin.db import in_list, now
 from plugin.work import Actor, unit_of_work
 
 BATCH = 5000
@@ -179,7 +179,7 @@ def import_subjects(stream, source: str = "信用平台导入", fmt: str | None 
             groups.setdefault(tuple(f for f in CONTACT_FIELDS if f in row), []).append(row)
         with unit_of_work(actor, IMPORT) as unit:
             # the subjects already registered: a new tier may move them (a new subject moves from nothing)
-            known = [i for (i,) in Subject.select(Subject.id).where(Subject.code.in_(list(unique))).tuples()]
+            known = [i for (i,) in Subject.select(Subject.id).where(in_list(Subject.code, unique)).tuples()]
             unit.watch_credit_many(known, cause=IMPORT, reason=f"信用平台导入信用等级（{source}）")
             for present, rows in groups.items():
                 (Subject.insert_many(rows)
