@@ -64,9 +64,9 @@ def nouns(uses) -> list[str]:
     return [_("%(count)s 个%(noun)s", count=count, noun=TABLE_NOUNS.get(table, table)) for table, count in uses]
 
 
-def uses_of(row, owned=()) -> list[str]:
-    """What still refers to `row` ("3 个办件"), leaving out the backrefs in `owned`."""
-    return nouns(references(row, owned))
+def uses_of(row) -> list[str]:
+    """What still refers to `row` ("3 个办件")."""
+    return nouns(references(row))
 
 
 def in_use_message(error: InUse, deleting: bool = False) -> str:
@@ -141,7 +141,6 @@ class XinYiPiModelView(RoleAccess, SafeExport, FreshOptions, ModelView):
 
     roles = ALL_STAFF
     write_roles = frozenset({CATALOG_ADMIN})
-    owned: tuple[str, ...] = ()
     audit_name: str | None = None        # action prefix in the audit log; the table name by default
     model_form_converter = XinYiPiModelConverter
     inline_model_form_converter = InlineConverter
@@ -231,35 +230,37 @@ class XinYiPiModelView(RoleAccess, SafeExport, FreshOptions, ModelView):
 
     # -- deleting: refuse while referred to ------------------------------------------------------
     def delete_model(self, model):
-        uses = uses_of(model, self.owned)
+        uses = uses_of(model)
         if uses:
             flash(_("无法删除“%(name)s”：仍被 %(uses)s 引用。请先解除这些引用，或将其停用。",
                     name=str(model), uses="、".join(uses)), "error")
             return False
         with database.atomic():
             self.on_model_delete(model)
-            removed = []
-            for field in model._meta.backrefs:
-                if field.backref in self.owned:
-                    n = field.model.delete().where(field == model._pk).execute()
-                    if n:
-                        removed.append(_("%(count)s 个%(noun)s", count=n, noun=TABLE_NOUNS.get(
-                            field.model._meta.table_name, field.model.__name__)))
-            audit(f"{self.audit_name or model._meta.table_name}.delete", model, removed=[str(r) for r in removed])
+            audit(f"{self.audit_name or model._meta.table_name}.delete", model, removed=[])
             model.delete_instance()
         ReferenceCache.clear_all()
-        if removed:
-            flash(_("已删除“%(name)s”，及其 %(what)s。", name=str(model), what="、".join(removed)), "success")
         self.after_model_delete(model)
         return True
+
+    @action("delete", admin_lazy_gettext("Delete"), admin_lazy_gettext("Are you sure you want to delete selected records?"))
+    def action_delete(self, ids):
+        """The list's bulk delete, row by row through `delete_model` (so through the refusal, the audit
+        and, for the catalog and credit views, their service): Flask-Admin's own deletes recursively."""
+        count = 0
+        for model in self.model.select().where(self.model._meta.primary_key.in_(row_ids(ids))):
+            if self.delete_model(model):
+                count += 1
+        if count:
+            flash(admin_ngettext("Record was successfully deleted.", "%(count)s records were successfully deleted.",
+                                 count, count=count), "success")
 
 
 class ServiceModelView(XinYiPiModelView):
     """A view of the catalog, the credit data, the negative list or the calendar: it writes nothing
     itself. Creating, editing and deleting hand the form's values and inline rows to the view's
     service (`write` and `remove`, which subclasses define), and the service saves, audits, records
-    tier changes and announces in one unit of work. The bulk delete action goes the same way, row
-    by row (Flask-Admin's own would cascade)."""
+    tier changes and announces in one unit of work (the bulk delete action too, row by row)."""
 
     def write(self, actor: Actor, values: dict, row_id: int | None, inline: dict[str, list[RowEdit]]):
         raise NotImplementedError
@@ -317,16 +318,6 @@ class ServiceModelView(XinYiPiModelView):
             flash(_("已删除“%(name)s”，及其 %(what)s。", name=str(model), what="、".join(nouns(removed))), "success")
         self.after_model_delete(model)
         return True
-
-    @action("delete", admin_lazy_gettext("Delete"), admin_lazy_gettext("Are you sure you want to delete selected records?"))
-    def action_delete(self, ids):
-        count = 0
-        for model in self.model.select().where(self.model._meta.primary_key.in_(row_ids(ids))):
-            if self.delete_model(model):
-                count += 1
-        if count:
-            flash(admin_ngettext("Record was successfully deleted.", "%(count)s records were successfully deleted.",
-                                 count, count=count), "success")
 
 
 # ---------------------------------------------------------------------------------------------
