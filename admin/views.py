@@ -3,23 +3,26 @@
 Every view here:
 - takes its column labels, choices and search hint from the models' Chinese verbose names;
 - declares who may look (`roles`) and who may change (`write_roles`), see `admin.auth`;
-- saves a row together with its inline rows in one transaction, and audits the change;
+- writes nothing itself in the catalog, the credit data, the negative list or the calendar: the
+  form's data (with its inline rows) goes to the service that owns the table, which saves, audits,
+  records any tier change and announces it in one unit of work (`plugin.work`, `ServiceModelView`);
 - refuses to delete a row that is still referred to, naming what refers to it (Flask-Admin's
-  default would delete the referring rows too, silently). Rows a view lists in `owned` (a matter's
-  material requirements and per-tier limits) go with their parent, and the message says so.
+  default would delete the referring rows too, silently). Rows a service owns with their parent
+  (a matter's material requirements and per-tier limits) go with it, and the message says so.
 """
 from __future__ import annotations
 
-import datetime as _dt
-import hashlib
+import logging
 
 import peewee as pw
 from flask import flash, g
 from flask_admin.actions import action
+from flask_admin.babel import gettext as admin_gettext, lazy_gettext as admin_lazy_gettext, ngettext as admin_ngettext
 from flask_admin.contrib.peewee import ModelView, filters
 from flask_admin.contrib.peewee.form import CustomModelConverter, InlineModelConverter, InlineModelFormList
 from markupsafe import Markup, escape
 from wtforms import PasswordField, ValidationError
+from wtforms.csrf.core import CSRFTokenField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from admin.filters import FreshOptions, data_options, departments
@@ -28,15 +31,21 @@ from admin.auth import (ALL_STAFF, APPROVER, CATALOG_ADMIN, PROCESS_DESIGNER, RE
                         RoleAccess, current_staff)
 from plugin.accounts import StaffUser
 from plugin.applications.models import AuditEntry, Incident
+from plugin import calendar as calendar_days
 from plugin.calendar import CalendarDay
+from plugin.catalog import materials as material_catalog, matters as matter_catalog, negative_list
 from plugin.catalog.models import (Material, MaterialRequirement, Matter, MatterTierLimit, NegativeListEntry)
+from plugin.credit import records as credit_records, schemes as tier_schemes, subjects as credit_subjects
 from plugin.credit.codes import InvalidCode, validate_subject_code
 from plugin.credit.models import DishonestyRecord, Subject, Tier, TierScheme
 from plugin import clock
-from plugin.db import ReferenceCache, database, now
+from plugin.db import ReferenceCache, RowEdit, database, references
 from plugin import spreadsheet
 from plugin.i18n import _, _l
 from plugin.urls import row_id
+from plugin.work import Actor, InUse, Refused
+
+log = logging.getLogger(__name__)
 
 CATALOG, CREDIT, SYSTEM = _l("事项目录"), _l("信用"), _l("系统")
 CREDIT_READERS = frozenset({CATALOG_ADMIN, REVIEWER, APPROVER, SUPERVISOR})
@@ -50,21 +59,27 @@ TABLE_NOUNS = {
 }
 
 
-class InUse(Exception):
-    """A row cannot be deleted while other rows refer to it."""
+def nouns(uses) -> list[str]:
+    """[(table, count)] as "3 个办件", "1 个事项材料要求"."""
+    return [_("%(count)s 个%(noun)s", count=count, noun=TABLE_NOUNS.get(table, table)) for table, count in uses]
 
 
-def uses_of(row, owned=()) -> list[str]:
-    """What still refers to `row` ("3 个办件"), leaving out the backrefs in `owned`."""
-    found = []
-    for field in row._meta.backrefs:
-        if field.backref in owned:
-            continue
-        count = field.model.select().where(field == row._pk).count()
-        if count:
-            noun = TABLE_NOUNS.get(field.model._meta.table_name, field.model.__name__)
-            found.append(_("%(count)s 个%(noun)s", count=count, noun=noun))
-    return found
+def uses_of(row) -> list[str]:
+    """What still refers to `row` ("3 个办件")."""
+    return nouns(references(row))
+
+
+def in_use_message(error: InUse, deleting: bool = False) -> str:
+    if deleting:
+        return _("无法删除“%(name)s”：仍被 %(uses)s 引用。请先解除这些引用，或将其停用。",
+                 name=error.label, uses="、".join(nouns(error.uses)))
+    return _("无法删除“%(name)s”：仍被 %(uses)s 引用。", name=error.label, uses="、".join(nouns(error.uses)))
+
+
+def staff_actor() -> Actor:
+    """The signed-in staff member, as the actor of a unit of work."""
+    user = current_staff()
+    return Actor.staff(user.username, user.role, user.name) if user else Actor.system()
 
 
 def row_ids(ids) -> list[int]:
@@ -88,27 +103,26 @@ class XinYiPiModelConverter(CustomModelConverter):
         self.converters = {pw.AutoField: self.handle_pk, **self.converters}
 
 
-class GuardedInlineList(InlineModelFormList):
-    """Inline rows: deleting one still referred to elsewhere is refused (the whole save rolls back)."""
+class InlineList(InlineModelFormList):
+    """Inline rows, edited on their parent's page and saved by the parent's service."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.type = "InlineModelFormList"     # Flask-Admin's save_inline() finds inline lists by this name
 
-    def save_related(self, obj):
-        pk = getattr(obj, self._pk)
-        rows = {str(r._pk): r for r in self.model.select().where(getattr(self.model, self.prop) == pk)}
+    def edits(self) -> list[RowEdit]:
+        """The rows as the form sends them: (id or None, values, whether to delete)."""
+        rows = []
         for entry in self.entries:
-            row = rows.get(entry.get_pk())
-            if row is not None and self.should_delete(entry):
-                uses = uses_of(row)
-                if uses:
-                    raise InUse(_("无法删除“%(name)s”：仍被 %(uses)s 引用。", name=str(row), uses="、".join(uses)))
-        super().save_related(obj)
+            pk = entry.get_pk()
+            values = {name: field.data for name, field in entry.form._fields.items()
+                      if name != self._pk and not isinstance(field, CSRFTokenField)}
+            rows.append(RowEdit(row_id(pk) if pk not in (None, "") else None, values, self.should_delete(entry)))
+        return rows
 
 
-class GuardedInlineConverter(InlineModelConverter):
-    inline_field_list_type = GuardedInlineList
+class InlineConverter(InlineModelConverter):
+    inline_field_list_type = InlineList
 
 
 class SafeExport:
@@ -127,10 +141,9 @@ class XinYiPiModelView(RoleAccess, SafeExport, FreshOptions, ModelView):
 
     roles = ALL_STAFF
     write_roles = frozenset({CATALOG_ADMIN})
-    owned: tuple[str, ...] = ()
     audit_name: str | None = None        # action prefix in the audit log; the table name by default
     model_form_converter = XinYiPiModelConverter
-    inline_model_form_converter = GuardedInlineConverter
+    inline_model_form_converter = InlineConverter
     can_view_details = True
     page_size = 20
     can_set_page_size = True
@@ -205,6 +218,9 @@ class XinYiPiModelView(RoleAccess, SafeExport, FreshOptions, ModelView):
 
     def handle_view_exception(self, exc):
         if isinstance(exc, InUse):
+            flash(in_use_message(exc), "error")
+            return True
+        if isinstance(exc, Refused):
             flash(str(exc), "error")
             return True
         if isinstance(exc, pw.IntegrityError):
@@ -214,25 +230,92 @@ class XinYiPiModelView(RoleAccess, SafeExport, FreshOptions, ModelView):
 
     # -- deleting: refuse while referred to ------------------------------------------------------
     def delete_model(self, model):
-        uses = uses_of(model, self.owned)
+        uses = uses_of(model)
         if uses:
             flash(_("无法删除“%(name)s”：仍被 %(uses)s 引用。请先解除这些引用，或将其停用。",
                     name=str(model), uses="、".join(uses)), "error")
             return False
         with database.atomic():
             self.on_model_delete(model)
-            removed = []
-            for field in model._meta.backrefs:
-                if field.backref in self.owned:
-                    n = field.model.delete().where(field == model._pk).execute()
-                    if n:
-                        removed.append(_("%(count)s 个%(noun)s", count=n, noun=TABLE_NOUNS.get(
-                            field.model._meta.table_name, field.model.__name__)))
-            audit(f"{self.audit_name or model._meta.table_name}.delete", model, removed=[str(r) for r in removed])
+            audit(f"{self.audit_name or model._meta.table_name}.delete", model, removed=[])
             model.delete_instance()
         ReferenceCache.clear_all()
+        self.after_model_delete(model)
+        return True
+
+    @action("delete", admin_lazy_gettext("Delete"), admin_lazy_gettext("Are you sure you want to delete selected records?"))
+    def action_delete(self, ids):
+        """The list's bulk delete, row by row through `delete_model` (so through the refusal, the audit
+        and, for the catalog and credit views, their service): Flask-Admin's own deletes recursively."""
+        count = 0
+        for model in self.model.select().where(self.model._meta.primary_key.in_(row_ids(ids))):
+            if self.delete_model(model):
+                count += 1
+        if count:
+            flash(admin_ngettext("Record was successfully deleted.", "%(count)s records were successfully deleted.",
+                                 count, count=count), "success")
+
+
+class ServiceModelView(XinYiPiModelView):
+    """A view of the catalog, the credit data, the negative list or the calendar: it writes nothing
+    itself. Creating, editing and deleting hand the form's values and inline rows to the view's
+    service (`write` and `remove`, which subclasses define), and the service saves, audits, records
+    tier changes and announces in one unit of work (the bulk delete action too, row by row)."""
+
+    def write(self, actor: Actor, values: dict, row_id: int | None, inline: dict[str, list[RowEdit]]):
+        raise NotImplementedError
+
+    def remove(self, actor: Actor, row_id: int):
+        """Delete the row; return [(table, rows)] of what went with it, if anything."""
+        raise NotImplementedError
+
+    @staticmethod
+    def form_values(form) -> tuple[dict, dict[str, list[RowEdit]]]:
+        values, inline = {}, {}
+        for name, field in form._fields.items():
+            if isinstance(field, CSRFTokenField):
+                continue
+            if isinstance(field, InlineList):
+                inline[name] = field.edits()
+            else:
+                values[name] = field.data
+        return values, inline
+
+    def _write(self, form, model):
+        try:
+            values, inline = self.form_values(form)
+            saved = self.write(staff_actor(), values, None if model is None else model._pk, inline)
+        except Exception as ex:
+            if not self.handle_view_exception(ex):
+                flash(admin_gettext("Failed to create record. %(error)s" if model is None
+                                    else "Failed to update record. %(error)s", error=str(ex)), "error")
+                log.exception("Failed to save a record through its service.")
+            return False
+        finally:
+            ReferenceCache.clear_all()
+        return saved
+
+    def create_model(self, form):
+        return self._write(form, None)
+
+    def update_model(self, form, model):
+        return bool(self._write(form, model))
+
+    def delete_model(self, model):
+        try:
+            removed = self.remove(staff_actor(), model._pk) or []
+        except InUse as e:
+            flash(in_use_message(e, deleting=True), "error")
+            return False
+        except Exception as ex:
+            if not self.handle_view_exception(ex):
+                flash(admin_gettext("Failed to delete record. %(error)s", error=str(ex)), "error")
+                log.exception("Failed to delete a record through its service.")
+            return False
+        finally:
+            ReferenceCache.clear_all()
         if removed:
-            flash(_("已删除“%(name)s”，及其 %(what)s。", name=str(model), what="、".join(removed)), "success")
+            flash(_("已删除“%(name)s”，及其 %(what)s。", name=str(model), what="、".join(nouns(removed))), "success")
         self.after_model_delete(model)
         return True
 
@@ -288,7 +371,7 @@ def _negative_list_badge(view, context, model, name):
     return ""
 
 
-class MatterView(XinYiPiModelView):
+class MatterView(ServiceModelView):
     column_list = ("code", "name", "department", "kind", "legal_days", "promised_days",
                    "process", "status", "negative_list")
     column_searchable_list = ("code", "name", "department")
@@ -302,7 +385,6 @@ class MatterView(XinYiPiModelView):
     # the bound process version is set by publishing a diagram to the matter (流程定义 → 发布), never typed in;
     # besides, a WTForms field named "process" would shadow Form.process()
     form_excluded_columns = ("created_at", "updated_at", "applications", "negative_list_entries", "process")
-    owned = ("requirements", "tier_limits")
     inline_models = [
         (MaterialRequirement, {
             "form_columns": ("id", "material", "necessity", "waived_tiers", "commitment_replaces", "copies",
@@ -335,16 +417,12 @@ class MatterView(XinYiPiModelView):
         return (Matter.select(Matter, ProcessDefinition)
                 .join(ProcessDefinition, pw.JOIN.LEFT_OUTER, on=(Matter.process == ProcessDefinition.id)))
 
-    def on_model_change(self, form, model, is_created):
-        model.updated_at = now()
-        if model.promised_days is not None and model.legal_days is not None and model.promised_days > model.legal_days:
-            raise ValidationError(_("承诺时限不能长于法定时限。"))
+    def write(self, actor, values, row_id, inline):
+        return matter_catalog.save(actor, values, row_id, requirements=inline.get("requirements"),
+                                   tier_limits=inline.get("tier_limits"))
 
-    def handle_view_exception(self, exc):
-        if isinstance(exc, ValidationError):
-            flash(str(exc), "error")
-            return True
-        return super().handle_view_exception(exc)
+    def remove(self, actor, row_id):
+        return matter_catalog.delete(actor, row_id)
 
     def render(self, template, **kwargs):
         model = kwargs.get("model")
@@ -362,11 +440,17 @@ class MatterView(XinYiPiModelView):
         return super().render(template, **kwargs)
 
 
-class MaterialView(XinYiPiModelView):
+class MaterialView(ServiceModelView):
     column_list = ("code", "name", "type", "form", "source", "elicence_type")
     column_searchable_list = ("code", "name")
     column_filters = ("type", "form", "source")
     form_excluded_columns = ("requirements",)
+
+    def write(self, actor, values, row_id, inline):
+        return material_catalog.save(actor, values, row_id)
+
+    def remove(self, actor, row_id):
+        return material_catalog.delete(actor, row_id)
 
 
 def _entry_state(view, context, model, name):
@@ -378,7 +462,7 @@ def _entry_state(view, context, model, name):
     return _("生效中")
 
 
-class NegativeListView(XinYiPiModelView):
+class NegativeListView(ServiceModelView):
     """负面清单: adding, ending and removing entries are audited as negative_list.*"""
 
     audit_name = "negative_list"
@@ -393,31 +477,33 @@ class NegativeListView(XinYiPiModelView):
     def get_query(self):
         return NegativeListEntry.select(NegativeListEntry, Matter).join(Matter)
 
-    def on_model_change(self, form, model, is_created):
-        if model.effective_to is not None and model.effective_to < model.effective_from:
-            raise InUse(_("失效日期不能早于生效日期。"))
+    def write(self, actor, values, row_id, inline):
+        return negative_list.save_entry(actor, values, row_id)
+
+    def remove(self, actor, row_id):
+        negative_list.delete_entry(actor, row_id)
 
     @action("end", _l("今日起失效"), _l("确定让所选条目今日起失效吗？"))
     def action_end(self, ids):
         if not self.may_write():
             flash(_("您的角色无权修改负面清单。"), "error")
             return
-        today = clock.today()
-        with database.atomic():
-            for entry in NegativeListEntry.select().where(NegativeListEntry.id.in_(row_ids(ids))):
-                if entry.effective_to is None or entry.effective_to > today:
-                    entry.effective_to = today
-                    entry.save()
-                    audit("negative_list.end", entry, effective_to=today.isoformat())
+        negative_list.end_entries(staff_actor(), row_ids(ids))
         ReferenceCache.clear_all()
         flash(_("已设置所选条目今日起失效。"), "success")
 
 
-class CalendarDayView(XinYiPiModelView):
+class CalendarDayView(ServiceModelView):
     column_list = ("day", "is_workday", "name", "note")
     column_default_sort = ("day", True)
     column_filters = ("day", "is_workday")
     form_excluded_columns = ("updated_at",)
+
+    def write(self, actor, values, row_id, inline):
+        return calendar_days.save_day(actor, values, row_id)
+
+    def remove(self, actor, row_id):
+        calendar_days.delete_day(actor, row_id)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -431,7 +517,7 @@ def _tiers_of_scheme(view, context, model, name):
     return Markup(" ").join(_swatch(t.colour) + escape(t.label) for t in model.ordered_tiers())
 
 
-class TierSchemeView(XinYiPiModelView):
+class TierSchemeView(ServiceModelView):
     column_list = ("code", "name", "region", "tiers", "default_tier_code", "active")
     column_formatters = {"tiers": _tiers_of_scheme}
     extra_labels = {"tiers": _l("等级（由好到差）")}
@@ -448,11 +534,11 @@ class TierSchemeView(XinYiPiModelView):
         }),
     ]
 
-    def on_model_change(self, form, model, is_created):
-        for entry in getattr(form, "tiers", []):
-            ratio = entry.form.inspection_ratio.data
-            if ratio is not None and not 0 <= ratio <= 1:
-                raise InUse(_("双随机抽查比例应在 0 到 1 之间（如 0.05 表示百分之五）。"))
+    def write(self, actor, values, row_id, inline):
+        return tier_schemes.save(actor, values, row_id, tiers=inline.get("tiers"))
+
+    def remove(self, actor, row_id):
+        tier_schemes.delete(actor, row_id)
 
     @action("activate", _l("设为启用的等级体系"), _l("启用后，所有新办件按此体系判定信用等级。确定吗？"))
     def action_activate(self, ids):
@@ -462,13 +548,14 @@ class TierSchemeView(XinYiPiModelView):
         if len(ids) != 1:
             flash(_("请只选择一个等级体系。"), "error")
             return
-        from plugin.credit.tiers import activate_scheme
-        scheme = TierScheme.get_or_none(TierScheme.id == row_id(ids[0]))
+        scheme_id = row_id(ids[0])
+        try:
+            scheme = tier_schemes.activate(staff_actor(), scheme_id) if scheme_id is not None else None
+        except Refused:
+            scheme = None
         if scheme is None:
             flash(_("所选等级体系不存在（可能已被删除）。"), "error")
             return
-        activate_scheme(scheme.code)
-        audit("tier_scheme.activate", scheme)
         flash(_("已启用“%(name)s”。已发布的事项请重新发布，以便按新体系记录各等级的办理路径。", name=scheme.name),
               "success")
 
@@ -533,7 +620,7 @@ class SubjectSearch:
         return (Subject.name >= term) & (Subject.name < term + "\uffff")
 
 
-class SubjectView(XinYiPiModelView):
+class SubjectView(ServiceModelView):
     roles = CREDIT_READERS
     column_list = ("code", "name", "kind", "tier", "effective", "source", "tier_updated_at")
     column_formatters = {"tier": _tier_with_scheme, "effective": _effective_tier}
@@ -581,10 +668,11 @@ class SubjectView(XinYiPiModelView):
                 s._effective = effective_tier(s, today, scheme=scheme, records=records.get(s.id, []))
         return count, rows
 
-    def on_model_change(self, form, model, is_created):
-        model.kind = validate_subject_code(model.code)[1]
-        if form.tier.data is not None:
-            model.tier_updated_at = now()
+    def write(self, actor, values, row_id, inline):
+        return credit_subjects.save(actor, values, row_id)
+
+    def remove(self, actor, row_id):
+        credit_subjects.delete(actor, row_id)
 
     def render(self, template, **kwargs):
         model = kwargs.get("model")
@@ -606,7 +694,7 @@ def _record_state(view, context, model, name):
     return Markup('<strong>%s</strong>') % _("生效中")
 
 
-class DishonestyRecordView(XinYiPiModelView):
+class DishonestyRecordView(ServiceModelView):
     roles = CREDIT_READERS
     write_roles = frozenset({CATALOG_ADMIN, SUPERVISOR})
     audit_name = "dishonesty_record"
@@ -624,41 +712,26 @@ class DishonestyRecordView(XinYiPiModelView):
     def get_query(self):
         return DishonestyRecord.select(DishonestyRecord, Subject).join(Subject)
 
-    def on_model_change(self, form, model, is_created):
-        if model.end is not None and model.end < model.start:
-            raise InUse(_("截止日期不能早于起始日期。"))
-        if is_created:
-            key = f"{model.subject_id}|{model.severity}|{model.reason}|{model.authority}|{model.start}"
-            model.fingerprint = hashlib.sha256(key.encode()).hexdigest()
+    def write(self, actor, values, row_id, inline):
+        return credit_records.save(actor, values, row_id)
 
-    def _change(self, ids, what: str, message: str):
+    def remove(self, actor, row_id):
+        credit_records.delete(actor, row_id)
+
+    def _change(self, ids, change, message: str):
         if not self.may_write():
             flash(_("您的角色无权修改失信记录。"), "error")
             return
-        today = clock.today()
-        changed = 0
-        with database.atomic():
-            for record in DishonestyRecord.select().where(DishonestyRecord.id.in_(row_ids(ids))):
-                if record.repaired_at is not None:
-                    continue
-                if what == "repair":
-                    record.repaired_at = now()
-                elif record.end is None or record.end >= today:
-                    record.end = today - _dt.timedelta(days=1)
-                else:
-                    continue
-                record.save()
-                audit(f"dishonesty_record.{what}", record)
-                changed += 1
+        changed = change(staff_actor(), row_ids(ids))
         flash(message % {"count": changed}, "success")
 
     @action("repair", _l("标记为已修复（信用修复）"), _l("确定将所选失信记录标记为已修复吗？"))
     def action_repair(self, ids):
-        self._change(ids, "repair", _("已将 %(count)s 条记录标记为已修复。"))
+        self._change(ids, credit_records.repair, _("已将 %(count)s 条记录标记为已修复。"))
 
     @action("expire", _l("立即到期"), _l("确定让所选失信记录自今日起不再生效吗？"))
     def action_expire(self, ids):
-        self._change(ids, "expire", _("已让 %(count)s 条记录到期。"))
+        self._change(ids, credit_records.expire, _("已让 %(count)s 条记录到期。"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -680,7 +753,7 @@ class StaffUserView(XinYiPiModelView):
             model.set_password(form.password.data)
             model.failed_logins, model.locked_until = 0, None
         elif is_created:
-            raise InUse(_("新建账号必须设置密码。"))
+            raise Refused(_("新建账号必须设置密码。"))
 
     def after_model_change(self, form, model, is_created):
         super().after_model_change(form, model, is_created)

@@ -69,6 +69,8 @@ __all__ = [
     "working_days_between_excluding",
     "year_source",
     "fallback_years",
+    "save_day",
+    "delete_day",
 ]
 
 #: The values ``DayInfo.source`` and ``year_source`` can take.
@@ -412,3 +414,43 @@ def year_source(year: int) -> str:
 def fallback_years(start: _dt.date, end: _dt.date) -> list[int]:
     """Years between ``start`` and ``end`` that are counted Monday–Friday."""
     return _calendar().fallback_years(start, end)
+
+
+# -- keeping the override table: each change in a unit of work (audited as calendar_day.*,
+#    announced as `calendar.changed`) ---------------------------------------------------------
+
+DAY_FIELDS = ("day", "is_workday", "name", "note")
+
+
+def save_day(actor, values: dict, day_id: int | None = None) -> CalendarDay:
+    """Set a day (`day_id` None) or correct one."""
+    from plugin.db import assign
+    from plugin.i18n import _
+    from plugin.work import Refused, unit_of_work
+    with unit_of_work(actor, "calendar") as unit:
+        created = day_id is None
+        row = CalendarDay() if created else CalendarDay.get_or_none(CalendarDay.id == day_id)
+        if row is None:
+            raise Refused(_("所选日期不存在（可能已被删除）。"))
+        assign(row, values, DAY_FIELDS)
+        row.updated_at = _now()
+        row.save(force_insert=created)
+        unit.audit(f"calendar_day.{'create' if created else 'update'}", table="calendar_day", id=row.id,
+                   label=str(row)[:200])
+        unit.emit("calendar.changed", change="created" if created else "updated", day=row.day)
+    ReferenceCache.clear_all()
+    return row
+
+
+def delete_day(actor, day_id: int) -> None:
+    """Remove a day's override: the package (or Monday–Friday) decides that day again."""
+    from plugin.i18n import _
+    from plugin.work import Refused, unit_of_work
+    with unit_of_work(actor, "calendar") as unit:
+        row = CalendarDay.get_or_none(CalendarDay.id == day_id)
+        if row is None:
+            raise Refused(_("所选日期不存在（可能已被删除）。"))
+        unit.audit("calendar_day.delete", table="calendar_day", id=row.id, label=str(row)[:200], removed={})
+        unit.emit("calendar.changed", change="deleted", day=row.day)
+        row.delete_instance()
+    ReferenceCache.clear_all()

@@ -84,6 +84,97 @@ def write_transaction():
     return db.atomic()
 
 
+def in_list(field, values):
+    """`field IN (…)` for a long list of plain values (ids, codes) with its SQL made in one piece:
+    peewee would build one node per value, which costs more than the lookup for a batch of
+    thousands (imports)."""
+    values = list(values)
+    if not values:
+        return field.in_([])
+    placeholders = "(" + ", ".join([database.obj.param] * len(values)) + ")"
+    return field.in_(peewee.SQL(placeholders, [field.db_value(v) for v in values]))
+
+
+def references(row, owned=()) -> list[tuple[str, int]]:
+    """What still refers to `row`: [(table name, rows)] for each table with rows pointing at it,
+    leaving out the backrefs named in `owned` (rows that go with it). Nothing cascades here:
+    a service refuses to delete a row while this is not empty (`plugin.work.InUse`)."""
+    found = []
+    for field in row._meta.backrefs:
+        if field.backref in owned:
+            continue
+        count = field.model.select().where(field == row._pk).count()
+        if count:
+            found.append((field.model._meta.table_name, count))
+    return found
+
+
+def assign(row, values: dict, fields) -> None:
+    """Set the fields named in `fields` of `row` from plain `values` (a foreign key takes a row or
+    its id). A key that is not one of `fields` is a programming error, not data to drop."""
+    unknown = set(values) - set(fields)
+    if unknown:
+        raise TypeError(f"{type(row).__name__} has no editable field(s) {sorted(unknown)}")
+    for name, value in values.items():
+        setattr(row, name, value)
+
+
+class RowEdit:
+    """One row of a list a parent owns (a matter's material requirements, a scheme's tiers), as
+    an edit form sends it: `id` None for a new row, `delete` for a row to remove."""
+
+    __slots__ = ("id", "values", "delete")
+
+    def __init__(self, id: int | None, values: dict, delete: bool = False):
+        self.id, self.values, self.delete = id, values, delete
+
+    def __repr__(self):
+        return f"RowEdit({self.id!r}, {self.values!r}, delete={self.delete})"
+
+
+def save_owned_rows(parent, model, link: str, edits, fields) -> list[tuple[str, object]]:
+    """Apply `edits` (RowEdit) to the rows of `model` whose `link` points at `parent`: update the
+    parent's rows named by id, delete those marked (refused with `plugin.work.InUse` while
+    anything else refers to one), create the others. An id that is not one of the parent's rows
+    makes a new row. Returns [(what, row)], what being created / updated / deleted."""
+    from plugin.work import InUse
+    mine = {r._pk: r for r in model.select().where(getattr(model, link) == parent._pk)}
+    done = []
+    for edit in edits or ():
+        row = mine.get(edit.id)
+        if row is not None and edit.delete:
+            uses = references(row)
+            if uses:
+                raise InUse(str(row), uses)
+            row.delete_instance()
+            done.append(("deleted", row))
+            continue
+        if edit.delete:
+            continue
+        created = row is None
+        if created:
+            row = model()
+        assign(row, edit.values, fields)
+        setattr(row, link, parent._pk)
+        row.save(force_insert=created)
+        done.append(("created" if created else "updated", row))
+    return done
+
+
+def delete_with_owned(row, owned=()) -> list[tuple[str, int]]:
+    """Delete `row` with the rows of its backrefs in `owned` (a matter's requirements); return
+    [(table name, rows deleted)] of those. The caller checked `references` first."""
+    removed = []
+    for field in row._meta.backrefs:
+        if field.backref in owned:
+            n = field.model.delete().where(field == row._pk).execute()
+            if n:
+                removed.append((field.model._meta.table_name, n))
+    row.delete_instance()
+    ReferenceCache.clear_all()
+    return removed
+
+
 class ReferenceCache:
     """Reference data (tier schemes, the catalog) read on every application, cached per process.
 

@@ -15,11 +15,19 @@ A unit
 - writes its audit rows in one statement before commit;
 - records a `TierChange` for every subject whose effective tier or blacklisting moved between
   `watch_credit` and the end of the unit, whatever caused it (a breach, a repair, an admin edit,
-  an import): the tier is still computed in one place, `plugin.credit.tiers.effective_tier`;
+  an import), with the cause the watcher names (`TIER_CHANGE_CAUSES`): this is the one place
+  that records tier changes, and the tier is still computed in one place, `plugin.credit.tiers`
+  (`credit_states`, many subjects in a few queries, for imports); `settle_credit` records a move
+  at once for a caller that must report it inside the unit (a breach's audit row);
 - writes its domain events to the outbox (`domain_event`) in the same transaction, and hands them
-  to the in-process subscribers only after commit (a rolled-back unit announces nothing).
+  to the in-process subscribers only after commit (a rolled-back unit announces nothing). The
+  event names are listed in `plugin.events`.
 
-Nothing is written when the block raises: the transaction rolls back whole.
+Nothing is written when the block raises: the transaction rolls back whole. A service refuses
+with `Refused` (a reason a person can read), or `InUse` when a row still referred to would go.
+
+A unit opened inside a transaction that is not a unit's (code not yet moved onto units) writes
+in that transaction, and its events reach subscribers when that transaction commits.
 """
 from __future__ import annotations
 
@@ -79,6 +87,28 @@ class DomainEvent(BaseModel):
         table_name = "domain_event"
 
 
+class Refused(ValueError):
+    """A service refused the write, for a reason a person can read; nothing was written."""
+
+
+class InUse(Refused):
+    """A row cannot be deleted while other rows refer to it. `uses` is [(table name, count)],
+    for the caller to name in its own words (see `plugin.db.references`)."""
+
+    def __init__(self, label: str, uses: list[tuple[str, int]]):
+        self.label, self.uses = label, uses
+        super().__init__(f"无法删除“{label}”：仍被 "
+                         + "、".join(f"{count} 行 {table}" for table, count in uses) + " 引用。")
+
+
+@dataclasses.dataclass
+class _Watch:
+    before: object           # plugin.credit.tiers.CreditState
+    cause: str
+    reason: str
+    case_number: str | None
+
+
 _current: contextvars.ContextVar["UnitOfWork | None"] = contextvars.ContextVar("xinyipi_unit", default=None)
 _subscribers: dict[str, list] = {}
 
@@ -95,8 +125,9 @@ class UnitOfWork:
         self.moment = moment
         self._audit: list[dict] = []
         self._events: list[dict] = []
-        self._watched: dict[int, tuple] = {}      # subject id → (subject, tier before)
-        self.tier_changes: list = []
+        self._watched: dict[int, _Watch] = {}     # subject id → its tier before, and why it may move
+        self.tier_changes: list = []              # the TierChange rows written (not those written in bulk)
+        self.tier_change_count = 0                # how many were written, in bulk or not
 
     # -- the clock ---------------------------------------------------------------------------
     @property
@@ -121,40 +152,87 @@ class UnitOfWork:
         self._events.append({"name": name, "subject_code": subject_code, "case_number": case_number,
                              "payload": payload})
 
-    def watch_credit(self, subject) -> None:
-        """Remember `subject`'s effective tier now; at the end of the unit a move is recorded."""
-        if subject.id not in self._watched:
-            from plugin.credit.tiers import effective_tier
-            self._watched[subject.id] = (subject, effective_tier(subject, self.today))
+    def watch_credit(self, subject, cause: str | None = None, reason: str | None = None,
+                     case_number: str | None = None) -> None:
+        """Remember `subject`'s effective tier now (a Subject or its id): a move by the end of the
+        unit is recorded as a TierChange with `cause` (a key of TIER_CHANGE_CAUSES; the unit's
+        purpose by default), `reason` and `case_number`. Watching twice keeps the first."""
+        self.watch_credit_many([subject], cause, reason, case_number)
+
+    def watch_credit_many(self, subjects, cause: str | None = None, reason: str | None = None,
+                          case_number: str | None = None) -> None:
+        """`watch_credit` for many subjects (or ids) at once, in a few queries (imports)."""
+        from plugin.credit.tiers import NoActiveScheme, credit_states
+        ids = [i for i in dict.fromkeys(getattr(s, "id", s) for s in subjects)
+               if i is not None and i not in self._watched]
+        if not ids:
+            return
+        try:
+            states = credit_states(ids, self.today)
+        except NoActiveScheme:     # no scheme, no effective tier: nothing can move
+            return
+        cause = cause or self.purpose[:16]
+        for subject_id, state in states.items():
+            self._watched[subject_id] = _Watch(state, cause, reason or self.purpose, case_number)
+
+    def settle_credit(self, subject):
+        """Record now the move of a watched subject's tier since it was watched (the TierChange,
+        or None when it did not move), and keep watching from here."""
+        subject_id = getattr(subject, "id", subject)
+        if subject_id not in self._watched:
+            return None
+        changes = self._record_tier_changes([subject_id], keep_watching=True)
+        return changes[0] if changes else None
 
     # -- the end of the unit -----------------------------------------------------------------
+    def _record_tier_changes(self, ids: list[int], keep_watching: bool = False) -> list:
+        from plugin.credit.models import TierChange
+        from plugin.credit.tiers import NoActiveScheme, credit_states
+        try:
+            after = credit_states(ids, self.today)
+        except NoActiveScheme:
+            after = {}
+        at, actor = clock.utc_naive(), str(self.actor)[:100]
+        rows = []
+        for subject_id in ids:
+            watch = self._watched.pop(subject_id)
+            now_ = after.get(subject_id)
+            if now_ is None:
+                continue
+            if keep_watching:
+                self._watched[subject_id] = dataclasses.replace(watch, before=now_)
+            before = watch.before
+            if (before.tier, before.blacklisted) == (now_.tier, now_.blacklisted):
+                continue
+            rows.append({"subject": subject_id, "scheme": now_.scheme, "from_code": before.tier,
+                         "to_code": now_.tier, "from_blacklisted": before.blacklisted,
+                         "to_blacklisted": now_.blacklisted, "cause": watch.cause[:16], "reason": watch.reason,
+                         "case_number": watch.case_number, "actor": actor, "at": at})
+            self.emit("subject.tier_changed", subject_code=now_.subject_code, from_tier=before.tier,
+                      to_tier=now_.tier, blacklisted=now_.blacklisted, cause=watch.cause)
+        if len(rows) <= 10:
+            changes = [TierChange.create(**row) for row in rows]
+        else:   # an import's batch: many rows, one prepared statement (peewee's SQL building would dominate)
+            _bulk_insert(_tier_change_insert(), rows)
+            changes = []
+        self.tier_changes.extend(changes)
+        self.tier_change_count += len(rows)
+        return changes
+
     def _flush(self) -> None:
         from plugin.applications.models import AuditEntry
-        from plugin.credit.models import Subject, TierChange
-        from plugin.credit.tiers import effective_tier
-        for subject_id, (subject, before) in self._watched.items():
-            fresh = Subject.get_or_none(Subject.id == subject_id)
-            if fresh is None:
-                continue
-            after = effective_tier(fresh, self.today)
-            if (before.code, before.blacklisted) != (after.code, after.blacklisted):
-                change = TierChange.create(subject=fresh, scheme=after.scheme, from_code=before.code,
-                                           to_code=after.code, from_blacklisted=before.blacklisted,
-                                           to_blacklisted=after.blacklisted, cause=self.purpose[:16],
-                                           reason=self.purpose, case_number=None, actor=str(self.actor))
-                self.tier_changes.append(change)
-                self.emit("subject.tier_changed", subject_code=fresh.code, from_tier=before.code,
-                          to_tier=after.code, blacklisted=after.blacklisted, cause=self.purpose)
-        self._watched.clear()
+        if self._watched:
+            self._record_tier_changes(list(self._watched))
         if self._audit:
             AuditEntry.insert_many(self._audit).execute()
             self._audit.clear()
         if self._events:
             import json
+            at, actor = clock.utc_naive(), str(self.actor)[:100]
             rows = [{"name": e["name"], "payload": json.dumps(e["payload"], ensure_ascii=False, default=str),
-                     "actor": str(self.actor), "subject_code": e["subject_code"], "case_number": e["case_number"],
-                     "created_at": clock.utc_naive()} for e in self._events]
-            DomainEvent.insert_many(rows).execute()
+                     "actor": actor, "subject_code": e["subject_code"], "case_number": e["case_number"],
+                     "created_at": at, "attempts": 0} for e in self._events]
+            _bulk_insert(_event_insert(), rows)
 
     def _announce(self) -> None:
         for event in self._events:
@@ -164,6 +242,37 @@ class UnitOfWork:
                 except Exception:  # noqa: BLE001 — a subscriber never undoes a committed unit
                     log.exception("subscriber of %s failed", event["name"])
         self._events.clear()
+
+
+_prepared: dict[str, object] = {}
+_BULK = 500
+
+
+def _tier_change_insert():
+    found = _prepared.get("tier_change")
+    if found is None:
+        from plugin.credit.models import TierChange
+        from plugin.db import PreparedInsert
+        found = _prepared["tier_change"] = PreparedInsert(TierChange, [
+            "subject", "scheme", "from_code", "to_code", "from_blacklisted", "to_blacklisted", "cause", "reason",
+            "case_number", "actor", "at"])
+    return found
+
+
+def _event_insert():
+    found = _prepared.get("event")
+    if found is None:
+        from plugin.db import PreparedInsert
+        found = _prepared["event"] = PreparedInsert(DomainEvent, [
+            "name", "payload", "actor", "subject_code", "case_number", "created_at", "attempts"])
+    return found
+
+
+def _bulk_insert(statement, rows: list[dict]) -> None:
+    """Insert `rows` with a prepared multi-row INSERT, in chunks of one size (so the statement is
+    built once per database) and one remainder."""
+    for start in range(0, len(rows), _BULK):
+        statement.execute(rows[start:start + _BULK])
 
 
 def current() -> UnitOfWork | None:
@@ -187,4 +296,8 @@ def unit_of_work(actor: Actor | str, purpose: str = ""):
             unit._flush()
     finally:
         _current.reset(token)
-    unit._announce()
+    after_commit = getattr(database.obj, "after_commit", None)
+    if after_commit is None:        # peewee without commit hooks: the unit is its own transaction
+        unit._announce()
+    else:                           # now, or when the transaction this unit ran inside commits
+        after_commit(unit._announce)

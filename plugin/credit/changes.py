@@ -1,29 +1,22 @@
 """What our own events do to a subject's credit: a breach records dishonesty, a repair clears it.
 
-Both recompute the effective tier (`plugin.credit.tiers.effective_tier`, the one place that
-computes it) before and after, and keep the change as a `TierChange` row for the credit archive.
-They write inside the caller's transaction: the case change that caused them commits with them.
+Both run in a unit of work (`plugin.work`): they watch the subject's credit before the change and
+`settle_credit` records the move as a TierChange (cause "breach" or "repair", the case and its
+reason) and returns it, for the case's own audit row; the unit is the one place that records tier
+changes, and `plugin.credit.tiers` the one place that computes the tier. Called inside the case's
+transaction, the unit writes with it: the case change that caused them commits with them, and
+their events (`record.created`, `record.repaired`, `subject.tier_changed`) are delivered after.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import hashlib
 
-from plugin.credit.models import SEVERE, SEVERITIES, DishonestyRecord, Subject, TierChange
-from plugin.credit.tiers import effective_tier
+from plugin.credit.models import SEVERITIES, SEVERE, DishonestyRecord, Subject, TierChange
 from plugin.db import now
+from plugin.work import unit_of_work
 
 BREACH_AUTHORITY = "信易批批后监管"
-
-
-def _change(subject: Subject, before, after, cause: str, reason: str, case_number: str | None,
-            actor: str) -> TierChange | None:
-    """The change from `before` to `after`, kept; None when neither the tier nor the blacklist moved."""
-    if (before.code, before.blacklisted) == (after.code, after.blacklisted):
-        return None
-    return TierChange.create(subject=subject, scheme=after.scheme, from_code=before.code, to_code=after.code,
-                             from_blacklisted=before.blacklisted, to_blacklisted=after.blacklisted,
-                             cause=cause, reason=reason, case_number=case_number, actor=actor)
 
 
 def record_breach(subject: Subject, on: _dt.date, reason: str, case_number: str, cause: str,
@@ -33,14 +26,17 @@ def record_breach(subject: Subject, on: _dt.date, reason: str, case_number: str,
     (no change is kept when the tier stays: a general record, or a subject already at the worst)."""
     if severity not in SEVERITIES:
         raise ValueError(f"失信严重程度只能是：{'、'.join(SEVERITIES)}")
-    before = effective_tier(subject, on)
-    fingerprint = hashlib.sha256(f"breach\x1f{case_number}\x1f{cause}".encode()).hexdigest()
-    record = DishonestyRecord.get_or_none(DishonestyRecord.fingerprint == fingerprint)
-    if record is None:
-        record = DishonestyRecord.create(subject=subject, severity=severity, reason=reason, authority=authority,
-                                         start=on, fingerprint=fingerprint, case_number=case_number)
-    after = effective_tier(subject, on)
-    return record, _change(subject, before, after, "breach", reason, case_number, actor)
+    with unit_of_work(actor, "breach") as unit:
+        unit.watch_credit(subject, cause="breach", reason=reason, case_number=case_number)
+        fingerprint = hashlib.sha256(f"breach\x1f{case_number}\x1f{cause}".encode()).hexdigest()
+        record = DishonestyRecord.get_or_none(DishonestyRecord.fingerprint == fingerprint)
+        if record is None:
+            record = DishonestyRecord.create(subject=subject, severity=severity, reason=reason, authority=authority,
+                                             start=on, fingerprint=fingerprint, case_number=case_number)
+            unit.emit("record.created", subject_code=subject.code, case_number=case_number, id=record.id,
+                      severity=severity)
+        change = unit.settle_credit(subject)
+    return record, change
 
 
 class RepairRefused(ValueError):
@@ -74,13 +70,15 @@ def repair_records(subject: Subject, ids: list[int], on: _dt.date, case_number: 
                    reason: str) -> tuple[list[DishonestyRecord], TierChange | None]:
     """Mark those of the records that are still the subject's and unrepaired as repaired (one may
     have been repaired or corrected since the request), and keep the tier they leave."""
-    records = list(DishonestyRecord.select().where((DishonestyRecord.subject == subject)
-                                                   & DishonestyRecord.id.in_(ids)
-                                                   & DishonestyRecord.repaired_at.is_null()))
-    if not records:
-        return [], None
-    before = effective_tier(subject, on)
-    (DishonestyRecord.update(repaired_at=now())
-     .where(DishonestyRecord.id.in_([r.id for r in records]) & DishonestyRecord.repaired_at.is_null()).execute())
-    after = effective_tier(subject, on)
-    return records, _change(subject, before, after, "repair", reason, case_number, actor)
+    with unit_of_work(actor, "repair") as unit:
+        records = list(DishonestyRecord.select().where((DishonestyRecord.subject == subject)
+                                                       & DishonestyRecord.id.in_(ids)
+                                                       & DishonestyRecord.repaired_at.is_null()))
+        if not records:
+            return [], None
+        unit.watch_credit(subject, cause="repair", reason=reason, case_number=case_number)
+        (DishonestyRecord.update(repaired_at=now())
+         .where(DishonestyRecord.id.in_([r.id for r in records]) & DishonestyRecord.repaired_at.is_null()).execute())
+        unit.emit("record.repaired", subject_code=subject.code, case_number=case_number, ids=[r.id for r in records])
+        change = unit.settle_credit(subject)
+    return records, change

@@ -2,7 +2,12 @@
 
 Good rows are upserted; every bad row is reported as ``line N: <reason>`` and
 skipped, so one bad row never costs the good ones. Rows are written in batches,
-each batch in one transaction.
+each batch in one unit of work (`plugin.work`): one transaction with one audit row
+(subject.import / dishonesty_record.import), one event (subjects.imported /
+records.imported) and a TierChange (cause "import") for every subject already in
+the register whose effective tier or blacklisting the batch moved. The tiers are
+compared for the whole batch at once (`plugin.credit.tiers.credit_states`), never
+subject by subject.
 """
 from __future__ import annotations
 
@@ -18,7 +23,8 @@ from typing import Iterable, Iterator
 from plugin.credit.codes import InvalidCode, validate_subject_code
 from plugin.credit.models import GENERAL, SEVERE, DishonestyRecord, Subject, TierScheme
 from plugin.credit.tiers import active_scheme
-from plugin.db import database, now
+from plugin.db import in_list, now
+from plugin.work import Actor, unit_of_work
 
 BATCH = 5000
 SUBJECT_FIELDS = ("code", "name", "tier")
@@ -122,11 +128,19 @@ def contact_problem(field: str, value: str) -> str | None:
     return None
 
 
+IMPORT = "import"
+
+
+def _actor(actor) -> Actor:
+    return actor if actor is not None else Actor.system("import")
+
+
 def import_subjects(stream, source: str = "信用平台导入", fmt: str | None = None,
-                    scheme: TierScheme | None = None) -> ImportReport:
+                    scheme: TierScheme | None = None, actor: Actor | None = None) -> ImportReport:
     """Upsert subjects by code from rows ``code,name,tier`` (tier: a code of the active scheme), with
     the optional columns ``contact_email`` and ``contact_phone``."""
     report = ImportReport()
+    actor = _actor(actor)
     scheme = scheme or active_scheme()
     tiers = {t.code: t.id for t in scheme.tiers}
     tier_list = "、".join(sorted(tiers))
@@ -163,13 +177,18 @@ def import_subjects(stream, source: str = "信用平台导入", fmt: str | None 
         groups: dict[tuple, list] = {}
         for row in unique.values():
             groups.setdefault(tuple(f for f in CONTACT_FIELDS if f in row), []).append(row)
-        with database.atomic():
+        with unit_of_work(actor, IMPORT) as unit:
+            # the subjects already registered: a new tier may move them (a new subject moves from nothing)
+            known = [i for (i,) in Subject.select(Subject.id).where(in_list(Subject.code, unique)).tuples()]
+            unit.watch_credit_many(known, cause=IMPORT, reason=f"信用平台导入信用等级（{source}）")
             for present, rows in groups.items():
                 (Subject.insert_many(rows)
                  .on_conflict(conflict_target=[Subject.code],
                               preserve=[Subject.name, Subject.kind, Subject.tier, Subject.source,
                                         Subject.tier_updated_at] + [getattr(Subject, f) for f in present])
                  .execute())
+            unit.audit("subject.import", rows=len(unique), source=source)
+            unit.emit("subjects.imported", rows=len(unique), source=source)
         report.imported += len(unique)
     return report
 
@@ -186,13 +205,14 @@ def _date(value: str, what: str) -> _dt.date:
         raise BadRow(f"{what} {value!r} is not a date (YYYY-MM-DD)") from None
 
 
-def import_dishonesty(stream, fmt: str | None = None) -> ImportReport:
+def import_dishonesty(stream, fmt: str | None = None, actor: Actor | None = None) -> ImportReport:
     """Add dishonesty records from rows ``code,severity,reason,authority,start,end``.
 
     A record already imported (same subject, severity, authority, start and reason) is not
     added twice; its end date is updated.
     """
     report = ImportReport()
+    actor = _actor(actor)
 
     def parsed():
         for line, row in read_rows(stream, RECORD_FIELDS, report, fmt):
@@ -232,10 +252,14 @@ def import_dishonesty(stream, fmt: str | None = None) -> ImportReport:
                         "fingerprint": fp, "created_at": now()}
         if not rows:
             continue
-        with database.atomic():
+        with unit_of_work(actor, IMPORT) as unit:
+            unit.watch_credit_many(sorted({row["subject"] for row in rows.values()}), cause=IMPORT,
+                                   reason="信用平台导入失信记录")
             (DishonestyRecord.insert_many(list(rows.values()))
              .on_conflict(conflict_target=[DishonestyRecord.fingerprint],
                           preserve=[DishonestyRecord.end])
              .execute())
+            unit.audit("dishonesty_record.import", rows=len(rows))
+            unit.emit("records.imported", rows=len(rows))
         report.imported += len(rows)
     return report

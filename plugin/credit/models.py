@@ -107,12 +107,13 @@ class DishonestyRecord(BaseModel):
         return f"{self.severity}：{self.reason[:30]}"
 
 
-TIER_CHANGE_CAUSES = {"breach": "违约失信", "repair": "信用修复"}
+TIER_CHANGE_CAUSES = {"breach": "违约失信", "repair": "信用修复", "admin": "人工维护", "import": "信用平台导入"}
 
 
 class TierChange(BaseModel):
-    """信用等级变动: a subject's effective tier before and after an event of ours that changed it
-    (a breach recorded, records repaired), kept for the credit archive."""
+    """信用等级变动: a subject's effective tier before and after a change that moved it (a breach
+    recorded, records repaired, staff editing the subject or its records, an import from the credit
+    platform), kept for the credit archive. Written by the unit of work only (`plugin.work`)."""
 
     subject = pw.ForeignKeyField(Subject, backref="tier_changes", on_delete="RESTRICT", verbose_name="信用主体")
     scheme = pw.CharField(max_length=32, verbose_name="等级体系")

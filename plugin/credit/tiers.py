@@ -17,7 +17,7 @@ import peewee as pw
 
 from plugin import clock
 from plugin.credit.models import SEVERE, DishonestyRecord, Subject, Tier, TierScheme
-from plugin.db import ReferenceCache
+from plugin.db import ReferenceCache, in_list
 
 
 class NoActiveScheme(RuntimeError):
@@ -209,6 +209,61 @@ def subject_with_records(code: str, on: _dt.date | None = None):
     return subject, records
 
 
+def _scheme_info(scheme: TierScheme | SchemeInfo | None) -> SchemeInfo:
+    if scheme is None:
+        return active_scheme_info()
+    if isinstance(scheme, TierScheme):
+        return schemes()[scheme.id]
+    return scheme
+
+
+def _base_tier(tier_id: int | None, scheme: SchemeInfo) -> TierInfo:
+    """The tier a subject has under `scheme` before its records count: its imported tier (mapped
+    onto `scheme` when it was imported under another), or the scheme's default tier."""
+    if tier_id is None:
+        return scheme.tier(scheme.default_tier_code) or scheme.tiers[len(scheme.tiers) // 2]
+    return map_tier(tier_info(tier_id), scheme)
+
+
+def _caps(severity: str) -> bool:
+    """Whether an active record of this severity caps the tier at the worst and blacklists."""
+    return severity == SEVERE
+
+
+@dataclasses.dataclass(frozen=True)
+class CreditState:
+    """What a tier change compares: a subject's effective tier code and blacklisting under a scheme."""
+
+    subject_code: str
+    scheme: str
+    tier: str
+    blacklisted: bool
+
+
+def credit_states(subject_ids, on: _dt.date | None = None, scheme: TierScheme | SchemeInfo | None = None,
+                  ) -> dict[int, CreditState]:
+    """The effective tier (code and blacklisting) of many subjects at once, by subject id: the same
+    rule as `effective_tier`, in two queries per 5,000 subjects instead of one or two per
+    subject (units of work compare these before and after a change, imports for a whole batch).
+    Unknown ids are left out."""
+    on = on or clock.today()
+    scheme = _scheme_info(scheme)
+    worst = scheme.tiers[0]
+    ids = list(dict.fromkeys(subject_ids))
+    out: dict[int, CreditState] = {}
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start:start + 5000]
+        capped = {sid for sid, severity in DishonestyRecord.select(DishonestyRecord.subject, DishonestyRecord.severity)
+                  .where(in_list(DishonestyRecord.subject, chunk) & DishonestyRecord.active_clause(on)).tuples()
+                  if _caps(severity)}
+        for sid, code, tier_id in Subject.select(Subject.id, Subject.code, Subject.tier).where(
+                in_list(Subject.id, chunk)).tuples():
+            blacklisted = sid in capped
+            tier = worst if blacklisted else _base_tier(tier_id, scheme)
+            out[sid] = CreditState(code, scheme.code, tier.code, blacklisted)
+    return out
+
+
 def effective_tier(subject: Subject, on: _dt.date | None = None,
                    scheme: TierScheme | SchemeInfo | None = None,
                    records: list[DishonestyRecord] | None = None) -> EffectiveTier:
@@ -218,22 +273,19 @@ def effective_tier(subject: Subject, on: _dt.date | None = None,
     (see `subject_with_records`).
     """
     on = on or clock.today()
-    if scheme is None:
-        scheme = active_scheme_info()
-    elif isinstance(scheme, TierScheme):
-        scheme = schemes()[scheme.id]
+    scheme = _scheme_info(scheme)
     tiers = scheme.tiers
     worst, top = tiers[0], tiers[-1]
     reasons: list[str] = []
 
     if subject.tier_id is None:
-        tier = scheme.tier(scheme.default_tier_code) or tiers[len(tiers) // 2]
+        tier = _base_tier(None, scheme)
         reasons.append(f"未导入信用等级，按{scheme.name}默认等级“{tier.label}”")
         imported = None
     else:
         imported_tier = tier_info(subject.tier_id)
         imported = imported_tier.code
-        tier = map_tier(imported_tier, scheme)
+        tier = _base_tier(subject.tier_id, scheme)
         if tier.id != imported_tier.id:
             reasons.append(f"导入等级“{imported_tier.label}”属于{schemes()[imported_tier.scheme_id].name}，"
                            f"按相对位置对应为“{tier.label}”")
@@ -244,7 +296,7 @@ def effective_tier(subject: Subject, on: _dt.date | None = None,
         records = list(DishonestyRecord.select().where((DishonestyRecord.subject == subject.id)
                                                        & DishonestyRecord.active_clause(on))
                        .order_by(DishonestyRecord.start))
-    severe = [r for r in records if r.severity == SEVERE]
+    severe = [r for r in records if _caps(r.severity)]
     if severe:
         if tier.id != worst.id:
             reasons.append(f"存在 {len(severe)} 条生效的严重失信记录，等级降为“{worst.label}”")

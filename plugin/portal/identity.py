@@ -22,12 +22,13 @@ from werkzeug.security import generate_password_hash
 
 from plugin.accounts import Attempt
 from plugin.credit.codes import InvalidCode, validate_subject_code
+from plugin.credit import subjects
 from plugin.credit.models import Subject
-from plugin.db import write_transaction
 from plugin.i18n import _
 from plugin.identity import binding
 from plugin.identity.accounts import SELF_REGISTERED, check_password_rules
 from plugin.portal.models import ApplicantAccount
+from plugin.work import Actor, unit_of_work
 
 
 class Refused(ValueError):
@@ -92,14 +93,10 @@ def register(code: str, name: str, password: str, confirm: str, ip: str = "") ->
         except binding.Refused as e:
             raise Refused({"": str(e)}) from None
         return Registration(request=req, token=token)
-    created = subject is None
-    with write_transaction():
-        if created:
-            subject = Subject.create(code=code, name=name, kind=kind, tier=None, source=SELF_REGISTERED,
-                                     tier_updated_at=None)
-        elif subject.name != name:
-            # a self-registered code nobody holds any more (its account was unbound): the new registrant's name
-            Subject.update(name=name).where(Subject.id == subject.id).execute()
+    with unit_of_work(Actor.applicant(code, name), "register"):
+        # a new code is filed as a subject; a self-registered code nobody holds any more (its account
+        # was unbound) takes the new registrant's name
+        subject, created = subjects.register(Actor.applicant(code, name), code, name, kind, SELF_REGISTERED)
         account = ApplicantAccount(subject=subject, code=code)
         account.set_password(password)
         account.save()

@@ -12,8 +12,8 @@
   audit log. `draw_previewed(preview id, …)` then makes exactly the draw that was shown, taking
   scope, day and seed from the audited preview, never from the request.
 - `record_result(...)`: a supervisor records the result; a failed verification or inspection is a
-  breach: the case is revoked, dishonesty recorded and the tier recomputed in the same transaction
-  (`plugin.applications.service.revoke`).
+  breach: the case is revoked, dishonesty recorded and the tier recomputed in one unit of work
+  (`plugin.applications.service.revoke`, `plugin.credit.changes.record_breach`, `plugin.work`).
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from plugin.credit.tiers import active_scheme_info, effective_tier
 from plugin.db import now, write_transaction
 from plugin.supervision.models import (CANCELLED, FAILED, INSPECTION, KINDS, PASSED, PENDING, VERIFICATION,
                                        InspectionDraw, SupervisionItem)
+from plugin.work import unit_of_work
 
 DEFAULT_DAYS = 20
 SUPERVISOR = "supervisor"
@@ -320,7 +321,10 @@ def record_result(item_id: int, passed: bool, note: str, actor, severity: str = 
     if not passed and severity not in SEVERITIES:
         raise SupervisionError(f"失信严重程度只能是：{'、'.join(SEVERITIES)}")
     state = PASSED if passed else FAILED
-    with write_transaction():
+    # one unit of work: the result, the revocation, the dishonesty record and the tier change it
+    # causes (recorded by the unit, cause "breach") commit together; the unit's actor is the
+    # case's actor as the case's audit rows name it
+    with unit_of_work(str(actor), "breach"):
         updated = (SupervisionItem.update(state=state, note=note, recorded_by=actor.id, recorded_at=now())
                    .where((SupervisionItem.id == item.id) & (SupervisionItem.state == PENDING)).execute())
         if updated != 1:

@@ -81,3 +81,129 @@ def test_no_import_cycles_between_packages():
     for start in sorted(graph):
         visit(start, [start])
     assert not cycles, "import cycles: " + "; ".join(" → ".join(c) for c in cycles[:5])
+
+
+# ---------------------------------------------------------------------------------------------
+# one way in (DESIGN §3.2, issue #13 §1): the web faces never write credit, the catalog, the
+# negative list or the calendar themselves; services do, in a unit of work
+# ---------------------------------------------------------------------------------------------
+GUARDED_MODELS = frozenset({"Subject", "DishonestyRecord", "TierScheme", "Tier", "TierChange", "Matter", "Material",
+                            "MaterialRequirement", "MatterTierLimit", "NegativeListEntry", "CalendarDay"})
+GUARDED_TABLES = ("subject", "dishonesty_record", "tier_scheme", "tier", "tier_change", "matter", "material",
+                  "material_requirement", "matter_tier_limit", "negative_list_entry", "calendar_day")
+WRITE_METHODS = frozenset({"save", "create", "get_or_create", "insert", "insert_many", "insert_from", "replace",
+                           "replace_many", "update", "delete", "delete_instance", "bulk_create", "bulk_update"})
+FACES = ("admin", "plugin/portal")
+# modules of the faces that write the guarded tables themselves, and why (today: one)
+WRITERS = {
+    "admin/bench.py": "the admin benchmark's loader: a million synthetic subjects, records and matters bulk-inserted "
+                      "into a scratch database for `xinyipi bench --admin-subjects`, never a live database",
+}
+# `.save()` / `.delete_instance()` on an instance cannot be typed from the source: every one in the
+# faces is listed here, by module and receiver, with the table it writes
+INSTANCE_WRITES = {
+    ("admin/auth.py", "user"): "StaffUser: a staff member changes their own password",
+    ("admin/views.py", "model"): "the base view's delete, for views over other tables (staff, incidents, "
+                                 "accounts); views of the guarded tables write through services "
+                                 "(test_every_view_of_a_guarded_table_writes_through_a_service)",
+    ("plugin/portal/identity.py", "account"): "ApplicantAccount: registration creates the account",
+}
+
+
+def _face_modules():
+    for face in FACES:
+        for path in sorted((ROOT / face).rglob("*.py")):
+            yield path.relative_to(ROOT).as_posix(), ast.parse(path.read_text(encoding="utf-8"))
+
+
+def _guarded_names(tree) -> set[str]:
+    """The names the module knows the guarded models by (imported, maybe under another name)."""
+    names = set(GUARDED_MODELS)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            names.update(a.asname for a in node.names if a.asname and a.name in GUARDED_MODELS)
+    return names
+
+
+def _service_modules(tree) -> set[str]:
+    """The names under which the module imports modules of ours (`from plugin.credit import records`):
+    `records.save(…)` calls a service, it is the point."""
+    import importlib.util
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("plugin"):
+            for a in node.names:
+                try:
+                    if importlib.util.find_spec(f"{node.module}.{a.name}") is not None:
+                        names.add(a.asname or a.name)
+                except ModuleNotFoundError:
+                    pass
+    return names
+
+
+def _writes(tree):
+    """(line, receiver, method) of every call of a write method in the module."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in WRITE_METHODS:
+            yield node.lineno, node.func.value, node.func.attr
+
+
+def test_the_faces_never_write_credit_the_catalog_the_negative_list_or_the_calendar():
+    import re
+    raw = re.compile(r"\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO)\s+\"?(%s)\b" % "|".join(GUARDED_TABLES),
+                     re.I)
+    offenders, unused = [], set(INSTANCE_WRITES)
+    for relative, tree in _face_modules():
+        if relative in WRITERS:
+            continue
+        guarded, services = _guarded_names(tree), _service_modules(tree)
+        for line, receiver, method in _writes(tree):
+            if isinstance(receiver, ast.Name) and receiver.id in services:
+                continue
+            name = receiver.id if isinstance(receiver, ast.Name) else (
+                receiver.attr if isinstance(receiver, ast.Attribute) else None)
+            if name in guarded:
+                offenders.append(f"{relative}:{line}: {name}.{method}(…)")
+            elif method in ("save", "delete_instance"):
+                key = (relative, ast.unparse(receiver))
+                if key in INSTANCE_WRITES:
+                    unused.discard(key)
+                else:
+                    offenders.append(f"{relative}:{line}: {key[1]}.{method}() (a guarded row? list it in "
+                                     "INSTANCE_WRITES with its table if it is not)")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and raw.search(node.value):
+                offenders.append(f"{relative}:{node.lineno}: raw SQL writes {raw.search(node.value).group(2)}")
+    assert not offenders, "writes outside the services:\n" + "\n".join(offenders)
+    assert not unused, f"INSTANCE_WRITES lists writes that are gone: {sorted(unused)}"
+
+
+def test_the_scan_finds_a_write():
+    """The scan above is not vacuous: it sees the forms a write takes."""
+    tree = ast.parse("from plugin.credit.models import Subject as S\n"
+                     "S.update(name='x').where(S.id == 1).execute()\nmodels.Matter.create(code='x')\n"
+                     "Tier.insert_many([]).execute()\nrow.save()\n")
+    found = {(getattr(r, "id", None) or getattr(r, "attr", None), m) for _l, r, m in _writes(tree)}
+    assert {("S", "update"), ("Matter", "create"), ("Tier", "insert_many"), ("row", "save")} <= found
+    assert "S" in _guarded_names(tree)
+
+
+def test_every_view_of_a_guarded_table_writes_through_a_service():
+    from admin.views import VIEWS, ServiceModelView
+    for view, model, _name, _category in VIEWS:
+        if model.__name__ in GUARDED_MODELS:
+            assert issubclass(view, ServiceModelView), view.__name__
+            assert view.write is not ServiceModelView.write, view.__name__
+            assert view.remove is not ServiceModelView.remove, view.__name__
+
+
+def test_every_event_emitted_is_listed_in_one_place():
+    from plugin.events import EVENTS
+    emitted = {}
+    for path in (ROOT / "plugin").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "emit"
+                    and node.args and isinstance(node.args[0], ast.Constant)):
+                emitted.setdefault(node.args[0].value, path.relative_to(ROOT).as_posix())
+    assert not set(emitted) - set(EVENTS), {n: emitted[n] for n in set(emitted) - set(EVENTS)}
+    assert not set(EVENTS) - set(emitted), f"listed but never emitted: {sorted(set(EVENTS) - set(emitted))}"
