@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import time
-from urllib.parse import urlsplit
 
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
                    session, url_for)
@@ -27,15 +26,14 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from wtforms import ValidationError
 
-from plugin.accounts import ROLES, StaffUser
+from plugin.accounts import StaffUser
 from plugin.i18n import _, _l
 from plugin.identity import devices, ratelimit, sessions
 from plugin.urls import MAX_ROW_ID, is_out_of_range, row_id
+from plugin.urls import safe_next as _safe_next  # only same-site paths are followed after sign-in
 
-SYSADMIN, CATALOG_ADMIN, PROCESS_DESIGNER = "sysadmin", "catalog_admin", "process_designer"
-REVIEWER, APPROVER, SUPERVISOR = "reviewer", "approver", "supervisor"
-ALL_STAFF = frozenset(ROLES)
-CASE_WORKERS = frozenset({REVIEWER, APPROVER, SUPERVISOR})
+from plugin.roles import (ALL_STAFF, APPROVER, CASE_WORKERS, CATALOG_ADMIN, PROCESS_DESIGNER,  # noqa: F401
+                          REVIEWER, ROLES, SUPERVISOR, SYSADMIN)  # (the views import the role names from here)
 
 staff = Blueprint("xinyipi_staff", __name__, template_folder="templates", static_folder="static",
                   static_url_path="/xinyipi-static")
@@ -180,16 +178,6 @@ class RoleAccess:
         if current_staff() is None:
             return redirect(url_for("xinyipi_staff.login", next=request.full_path))
         return forbidden()
-
-
-def _safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths are followed after sign-in."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 def _audit(username: str, action: str, **detail) -> None:

@@ -6,14 +6,12 @@ import datetime as _dt
 import os
 import time
 from functools import wraps
-from urllib.parse import urlsplit
 
 from flask import (Response, abort, current_app, flash, g, redirect, render_template, request, send_file,
                    session, url_for)
 from flask_babel import get_locale
 from peewee import DataError
 
-from plugin.accounts import ROLES
 from plugin.applications import materials, progress, service
 from plugin.applications.models import APPROVED, DRAFT, FINAL, STATUSES, AuditEntry
 from plugin.calendar import working_days_between
@@ -25,15 +23,14 @@ from plugin.i18n import _, _l
 from plugin.identity import accounts as account_ops
 from plugin.identity import binding, devices, ratelimit, sessions
 from plugin.portal import documents, identity, portal
-from plugin.urls import is_out_of_range
+from plugin.roles import LANES, ROLES
+from plugin.urls import is_out_of_range, safe_next
 
 SESSION_KEY = "xinyipi_applicant"          # the server-side session's token (plugin.identity.sessions)
 SEEN_KEY = "xinyipi_applicant_seen"
 BINDING_KEY = "xinyipi_binding"            # the token of the requester's binding request
 BINDING_NEXT = "xinyipi_binding_next"      # where to go once it is bound
 UPLOAD_ENDPOINTS = frozenset({"xinyipi_portal.draft", "xinyipi_portal.task"})
-LANE_LABELS = {"applicant": _l("申请人"), "reviewer": _l("审查人员"), "approver": _l("审批负责人"),
-               "supervisor": _l("监管人员")}
 ACTIONS = {
     "draft_created": _l("创建申请草稿"), "submitted": _l("提交申请"), "accepted": _l("信用核查通过，受理"),
     "refused": _l("不予受理"), "process_started": _l("进入办理流程"),
@@ -80,12 +77,8 @@ def _actor() -> service.Actor:
 
 
 def _safe_next(target: str | None) -> str | None:
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/portal") or target.startswith("//"):
-        return None
-    return target
+    """Only the portal's own pages are followed after sign-in."""
+    return safe_next(target, under="/portal")
 
 
 def login_required(view):
@@ -355,7 +348,7 @@ def matter(code):
         abort(404)
     groups = guide.grouped()
     return render_template("portal/matter.html", guide=guide, groups=[(k, groups[k]) for k in GROUP_ORDER if k in groups],
-                           repair=service.repair_matter(), labels=req.DISPOSITION_LABELS, lanes=LANE_LABELS,
+                           repair=service.repair_matter(), labels=req.DISPOSITION_LABELS, lanes=LANES,
                            paths=progress.PATHS)
 
 
@@ -576,7 +569,7 @@ def case(number):
         refusal = app.audit.where(AuditEntry.action == "refused").first()
         refusal_basis = (refusal.detail or {}).get("legal_basis") if refusal else None
     return render_template(
-        "portal/case.html", case=app, tasks=tasks, lanes=LANE_LABELS, timeline=_timeline(app),
+        "portal/case.html", case=app, tasks=tasks, lanes=LANES, timeline=_timeline(app),
         deadline=progress.deadline(app, today), materials=materials.materials_of(app),
         commitments=materials.commitments_of(app), opinions=service.opinions(app), current=current, done=done,
         paths=progress.PATHS, supplement_due=service.supplement_deadline(app), today=today,
