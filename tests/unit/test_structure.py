@@ -5,8 +5,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-# the benchmark's baseline is raw SpiffWorkflow on purpose (BENCHMARKS.md)
-ALLOWED = {"plugin/bench.py"}
+# (benchmarks/, outside the runtime packages, runs raw SpiffWorkflow as its baseline on purpose)
+ALLOWED: set[str] = set()
 
 
 def _imports(path: Path) -> set[str]:
@@ -81,3 +81,16 @@ def test_no_import_cycles_between_packages():
     for start in sorted(graph):
         visit(start, [start])
     assert not cycles, "import cycles: " + "; ".join(" → ".join(c) for c in cycles[:5])
+
+
+def test_the_runtime_packages_never_import_the_benchmarks_at_module_level():
+    """`benchmarks/` is not part of the running product: only `xinyipi bench` imports it, lazily."""
+    offenders = []
+    for package in ("plugin", "admin", "seeds"):
+        for path in (ROOT / package).rglob("*.py"):
+            module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+            if any(name.split(".")[0] == "benchmarks"
+                   for name in _module_imports(ast.parse(path.read_text(encoding="utf-8")), module)):
+                offenders.append(path.relative_to(ROOT).as_posix())
+    assert not offenders, f"benchmarks imported at module level by: {offenders}"
+    assert not (ROOT / "plugin" / "bench.py").exists() and not (ROOT / "admin" / "bench.py").exists()
