@@ -94,3 +94,25 @@ def test_the_runtime_packages_never_import_the_benchmarks_at_module_level():
                 offenders.append(path.relative_to(ROOT).as_posix())
     assert not offenders, f"benchmarks imported at module level by: {offenders}"
     assert not (ROOT / "plugin" / "bench.py").exists() and not (ROOT / "admin" / "bench.py").exists()
+
+
+SPIFF_INSIDES = ("_encoder_mode", "_get_internal_data", "_set_internal_data", "internal_data", "event_manager",
+                 "mapping_to_dict", "mapping_from_dict", "set_default_attributes", "subprocesses_from_dict")
+
+
+def test_spiffworkflows_insides_are_used_in_one_adapter_module_only():
+    """What SpiffWorkflow does not document is used in `plugin/engine/spiff.py` alone (and checked
+    there by tests/unit/test_spiff_adapter.py)."""
+    offenders = []
+    for package in ("plugin", "admin", "seeds"):
+        for path in (ROOT / package).rglob("*.py"):
+            relative = path.relative_to(ROOT).as_posix()
+            if relative == "plugin/engine/spiff.py":
+                continue
+            names = {node.attr for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                     if isinstance(node, ast.Attribute)}
+            offenders += [f"{relative}: {name}" for name in sorted(names & set(SPIFF_INSIDES))]
+    assert not offenders, f"SpiffWorkflow's insides used outside plugin/engine/spiff.py: {offenders}"
+    # and nothing of SpiffWorkflow's is patched at import time
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "plugin" / "engine").glob("*.py"))
+    assert "_spiff_timers" not in source and ".datetime = " not in source
