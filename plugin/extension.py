@@ -12,18 +12,35 @@ class XinYiPi:
     ``XinYiPi(app, admin)`` or ``ext = XinYiPi(); ext.init_app(app, admin)``. Binds the database,
     registers the CLI group (``flask xinyipi …``) and the blueprints, and adds the staff views to
     the host's ``flask_admin.Admin`` when one is given (or creates one at ``/admin``).
+
+    A good guest: what xinyipi keeps per app lives here, in ``app.extensions["xinyipi"]``, not in
+    module globals: the database binding (`binding`, with the caches whose contents belong to that
+    database, such as the parsed specs: `specs`).
     """
 
     def __init__(self, app: Flask | None = None, admin=None):
         self.admin = None
         self.own_admin = False      # True when xinyipi created the Admin (its index is ours then)
         self.standalone = False     # True in `plugin.create_app()`: every route of the app is ours
+        self.binding = None         # plugin.db.Binding: this app's database and its caches
         if app is not None:
             self.init_app(app, admin)
 
+    @property
+    def database(self):
+        """This app's database (what `plugin.db.database` stands for in its app context)."""
+        return self.binding.database
+
+    @property
+    def specs(self):
+        """This app's cache of parsed process specs."""
+        from plugin.engine.definitions import SpecCache
+        return self.binding.cache("specs", SpecCache)
+
     def init_app(self, app: Flask, admin=None) -> None:
         config.load(app)
-        db.bind(app.config["XINYIPI_DATABASE_URL"])
+        db.bind(app.config["XINYIPI_DATABASE_URL"])   # the default too, for code outside any app context
+        self.binding = db.default_binding()
         app.extensions["xinyipi"] = self
         self._init_babel(app)
         i18n.init_app(app)
@@ -32,7 +49,8 @@ class XinYiPi:
 
         @app.before_request
         def _connect():
-            db.database.connect(reuse_if_open=True)
+            if self.serves_request():       # the host's own routes open no connection of ours
+                db.database.connect(reuse_if_open=True)
 
         @app.teardown_request
         def _close(exc):

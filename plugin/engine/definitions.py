@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.camunda.parser import CamundaParser
 
-from plugin.db import on_bind
+from plugin import db
 from plugin.engine import spiff
 from plugin.i18n import _
 
@@ -279,5 +279,29 @@ class SpecCache:
             self._by_id.clear()
 
 
-specs = SpecCache()
-on_bind(specs.clear)
+class _CurrentSpecs:
+    """`specs`: the spec cache of the current database binding (`plugin.db.current_binding`; the
+    extension of each app holds its own, ``app.extensions["xinyipi"].specs``): a definition id means
+    something in one database only."""
+
+    _unbound = SpecCache()
+
+    @staticmethod
+    def cache() -> SpecCache:
+        binding = db.current_binding()
+        return binding.cache("specs", SpecCache) if binding is not None else _CurrentSpecs._unbound
+
+    def for_id(self, definition_id: int) -> tuple:
+        return self.cache().for_id(definition_id)
+
+    def label(self, definition_id: int) -> str:
+        return self.cache().label(definition_id)
+
+    def get(self, definition) -> tuple:
+        return self.cache().get(definition)
+
+    def clear(self) -> None:
+        self.cache().clear()
+
+
+specs = _CurrentSpecs()
