@@ -1,7 +1,9 @@
 """Staff sign-in, roles and CSRF for xinyipi's admin pages.
 
-- Sign-in with a username and a hashed password (`plugin.accounts.StaffUser`), via Flask-Login,
-  or through the unified identity provider (OpenID Connect, `plugin.identity.oidc`) when configured.
+- Sign-in with a username and a hashed password (`plugin.accounts.StaffUser`), via Flask-Login's
+  machinery as the ``staff`` user type of `plugin.identity.login` (apart from a host app's own
+  sign-in and from the portal's applicants), or through the unified identity provider (OpenID
+  Connect, `plugin.identity.oidc`) when configured.
   Five wrong passwords in a row from one client lock that client out for 15 minutes (the counter is
   per account and client, `plugin.accounts.PasswordAccount.sign_in`); sign-in POSTs are rate limited
   per IP and, for browsers the account does not know, per account (`plugin.identity.ratelimit`).
@@ -18,44 +20,34 @@
 """
 from __future__ import annotations
 
-import time
-from urllib.parse import urlsplit
-
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
                    session, url_for)
-from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from wtforms import ValidationError
 
-from plugin.accounts import ROLES, StaffUser
+from plugin.accounts import StaffUser
 from plugin.i18n import _, _l
 from plugin.identity import devices, ratelimit, sessions
+from plugin.identity.login import APPLICANT, STAFF, SignedIn
+from plugin.identity.login import current as signed_in
+from plugin.identity.login import manager as login_manager   # (`login` is the sign-in view below)
+from plugin.roles import (ALL_STAFF, APPROVER, CASE_WORKERS, CATALOG_ADMIN, PROCESS_DESIGNER,  # noqa: F401
+                          REVIEWER, ROLES, SUPERVISOR, SYSADMIN)  # (the views import the role names from here)
 from plugin.urls import MAX_ROW_ID, is_out_of_range, row_id
-
-SYSADMIN, CATALOG_ADMIN, PROCESS_DESIGNER = "sysadmin", "catalog_admin", "process_designer"
-REVIEWER, APPROVER, SUPERVISOR = "reviewer", "approver", "supervisor"
-ALL_STAFF = frozenset(ROLES)
-CASE_WORKERS = frozenset({REVIEWER, APPROVER, SUPERVISOR})
+from plugin.urls import safe_next as _safe_next  # only same-site paths are followed after sign-in
 
 staff = Blueprint("xinyipi_staff", __name__, template_folder="templates", static_folder="static",
                   static_url_path="/xinyipi-static")
-login_manager = LoginManager()
-login_manager.login_view = "xinyipi_staff.login"
-login_manager.login_message = _l("请先登录。")
-login_manager.login_message_category = "warning"
-login_manager.session_protection = "basic"
 
 
-class Staff(UserMixin):
-    """The signed-in staff member. Flask-Login keeps only the server-side session's token in the
-    cookie; the session row decides whether it still signs anyone in."""
+class Staff(SignedIn):
+    """The signed-in staff member (id ``staff:<token>``). The cookie keeps only the server-side
+    session's token; the session row decides whether it still signs anyone in."""
 
     def __init__(self, user: StaffUser, token: str):
-        self.user, self.token = user, token
+        super().__init__(user, token)
+        self.user = user
         self.username, self.name, self.role = user.username, user.name, user.role
-
-    def get_id(self) -> str:
-        return self.token
 
     @property
     def role_label(self) -> str:
@@ -65,28 +57,15 @@ class Staff(UserMixin):
         return self.role == SYSADMIN or self.role in roles
 
 
-@login_manager.user_loader
-def _load_staff(token: str):
-    row = sessions.resolve("staff", token, current_app.config["XINYIPI_SESSION_MINUTES"] * 60)
-    if row is None:
-        return None
-    user = StaffUser.get_or_none((StaffUser.id == row.account_id) & (StaffUser.active == True))  # noqa: E712
-    if user is None or not sessions.alive_for(row, user.password_hash):
-        return None
-    return Staff(user, token)
-
-
 def sign_in_staff(user: StaffUser, via: str = "password") -> None:
-    """Start a server-side session for `user` in this browser (a fresh cookie session: no fixation)."""
-    session.clear()
-    token = sessions.start("staff", user.id, user.password_hash, request.remote_addr or "", via)
-    login_user(Staff(user, token))
-    session["xinyipi_seen"] = time.time()
-    devices.remember("staff", user.id)
+    """Start a server-side session for `user` in this browser (xinyipi's earlier session state goes:
+    no fixation; the host's and an applicant's sign-in stay)."""
+    login_manager().sign_in(STAFF, user, via)
 
 
 def current_staff() -> Staff | None:
-    return current_user if current_user.is_authenticated and isinstance(current_user, Staff) else None
+    """The signed-in staff member, on any page (the admin's menu asks on a host's admin pages too)."""
+    return signed_in(STAFF)
 
 
 def forbidden() -> Response:
@@ -182,16 +161,6 @@ class RoleAccess:
         return forbidden()
 
 
-def _safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths are followed after sign-in."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
-
-
 def _audit(username: str, action: str, **detail) -> None:
     from plugin.applications.models import AuditEntry
     AuditEntry.create(actor=username[:100], action=action, detail=detail)
@@ -235,10 +204,8 @@ def login():
 def logout():
     user = current_staff()
     if user is not None:
-        sessions.end(user.token, "sign_out")
         _audit(user.username, "staff.logout")
-    logout_user()
-    session.pop("xinyipi_seen", None)
+    login_manager().sign_out(STAFF)
     flash(_("已退出登录。"), "info")
     return redirect(url_for("xinyipi_staff.login"))
 
@@ -267,7 +234,7 @@ def password():
             user = StaffUser.get_by_id(me.user.id)
             user.set_password(new)
             user.save(only=[StaffUser.password_hash])
-            ended = sessions.end_all("staff", user.id, "password_changed")
+            ended = sessions.end_all(STAFF, user.id, "password_changed")
             _audit(user.username, "staff.password_changed", sessions_ended=ended)
             sign_in_staff(user)
             flash(_("密码已修改，其他设备上的登录已全部退出。"), "success")
@@ -328,24 +295,26 @@ def _oidc_refused(message: str):
     return render_template("xinyipi/login.html", error=message, username="", oidc=True, next=""), 401
 
 
-def _is_ours(admin) -> bool:
-    """Whether the request goes to one of xinyipi's pages (not the host's, not the JSON API)."""
-    bp = request.blueprint or ""
-    if bp in ("xinyipi_api", "xinyipi_assets") or (request.endpoint or "").endswith(".static"):
-        return False
-    return bp.startswith("xinyipi_") or (admin is not None and bp == admin.endpoint)
+def _is_ours() -> bool:
+    """Whether the request goes to one of xinyipi's pages (the admin's, the portal's; not the host's
+    own routes or admin views, not the JSON API, not static files)."""
+    return current_app.extensions["xinyipi"].user_kind() in (STAFF, APPLICANT)
 
 
 def init_app(app, admin) -> None:
     app.config.setdefault("XINYIPI_SESSION_MINUTES", 30)
-    login_manager.init_app(app)
+    manager = app.extensions["xinyipi"].login_manager
+    manager.register(STAFF, StaffUser, Staff)
+    manager.login_view = "xinyipi_staff.login"
+    manager.login_message = _l("请先登录。")
+    manager.login_message_category = "warning"
     app.register_blueprint(staff, url_prefix=admin.url)
     app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
     app.jinja_env.globals["xinyipi_staff"] = current_staff
 
     @app.before_request
     def _guard():
-        if not _is_ours(admin):
+        if not _is_ours():
             return None
         if request.method in ("POST", "PUT", "PATCH", "DELETE") and app.config.get("WTF_CSRF_ENABLED", True):
             token = request.form.get("csrf_token") or request.headers.get("X-CSRFToken")
@@ -355,16 +324,14 @@ def init_app(app, admin) -> None:
                 return Response(render_template("xinyipi/400.html", message=_(
                     "表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。")), status=400)
         if current_staff() is not None:
-            seen = session.get("xinyipi_seen", 0)
-            limit = app.config["XINYIPI_SESSION_MINUTES"] * 60
-            if time.time() - seen > limit:
-                logout_user()
-                session.pop("xinyipi_seen", None)
+            manager = login_manager()
+            if manager.idle(STAFF, app.config["XINYIPI_SESSION_MINUTES"] * 60):
+                manager.sign_out(STAFF, "idle")
                 flash(_("登录已超时，请重新登录。"), "warning")
                 if request.endpoint != "xinyipi_staff.login":
                     return redirect(url_for("xinyipi_staff.login", next=request.full_path))
             else:
-                session["xinyipi_seen"] = time.time()
+                manager.touch(STAFF)
         return None
 
 

@@ -22,8 +22,7 @@ from flask_admin.contrib.peewee.filters import BasePeeweeFilter, DateTimeBetween
 from flask_admin.contrib.peewee.tools import parse_like_term
 from markupsafe import Markup
 
-from admin.auth import (ALL_STAFF, APPROVER, CATALOG_ADMIN, REVIEWER, SUPERVISOR, SYSADMIN, RoleAccess,
-                        current_staff, forbidden)
+from admin.auth import ALL_STAFF, CATALOG_ADMIN, SUPERVISOR, SYSADMIN, RoleAccess, current_staff, forbidden
 from admin.filters import FreshOptions, data_options, departments
 from admin.views import SafeExport
 from plugin.applications import progress, service
@@ -34,12 +33,11 @@ from plugin.catalog.models import Matter
 from plugin.credit.models import Subject
 from plugin.credit.tiers import active_scheme_info, schemes
 from plugin.engine.forms import FormErrors
-from plugin.engine.validate import LANES
 from plugin.headers import diagram_response
 from plugin.i18n import _, _l
+from plugin.roles import LANES, STAFF_LANES
 
 CASES_CATEGORY, SYSTEM_CATEGORY = _l("办件"), _l("系统")
-STAFF_LANES = (REVIEWER, APPROVER, SUPERVISOR)
 FIELD_PREFIX = "f-"
 CASE_NUMBER = re.compile(r"XYP\d{8}[0-9A-F]{8}")
 SUBJECT_CODE = re.compile(r"[0-9A-Z]{18}")

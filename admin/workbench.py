@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-from urllib.parse import urlsplit
 
-from flask import Response, flash, redirect, request, url_for
+from flask import Response, current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 
-from admin.auth import APPROVER, REVIEWER, SUPERVISOR, SYSADMIN, RoleAccess, current_staff, forbidden
+from admin.auth import SUPERVISOR, SYSADMIN, RoleAccess, current_staff, forbidden
 from plugin.accounts import StaffUser
 from plugin.applications import service
 from plugin.applications.models import FINAL, REVOKED, Application, HumanTask
@@ -30,11 +29,11 @@ from plugin.calendar import working_days_between
 from plugin.catalog.models import Matter
 from plugin.credit.models import Subject
 from plugin.db import now
-from plugin.engine.validate import LANES
 from plugin.i18n import _, _l
+from plugin.roles import LANES, STAFF_LANES
 from plugin.supervision.models import INSPECTION, PENDING, VERIFICATION, SupervisionItem
+from plugin.urls import safe_next as _safe_next
 
-STAFF_LANES = (REVIEWER, APPROVER, SUPERVISOR)
 WORKERS = frozenset(STAFF_LANES)
 SCOPES = {"all": _l("我所在泳道的全部"), "mine": _l("我认领的"), "unclaimed": _l("未认领的")}
 PAGE_SIZE = 100
@@ -194,13 +193,8 @@ def claim_action(task_id: str, action: str) -> tuple[bool, str, int]:
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only a relative path inside the admin is followed after a claim or release."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/admin/") or target.startswith("//"):
-        return None
-    return target
+    """Only a path inside the admin is followed after a claim or release."""
+    return _safe_next(target, under=current_app.extensions["xinyipi"].admin.url.rstrip("/") + "/")
 
 
 class WorkbenchView(RoleAccess, BaseView):

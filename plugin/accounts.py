@@ -10,18 +10,10 @@ import peewee as pw
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from plugin.db import BaseModel, is_postgres, now, write_transaction
+from plugin.roles import ROLES, SYSADMIN
 
 MAX_FAILED_LOGINS = 5
 LOCK_MINUTES = 15
-
-ROLES = {
-    "sysadmin": "系统管理员",
-    "catalog_admin": "事项目录管理员",
-    "process_designer": "流程设计人员",
-    "reviewer": "审查人员",
-    "approver": "审批负责人",
-    "supervisor": "监管人员",
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,7 +133,7 @@ def create_first_sysadmin() -> str | None:
     if StaffUser.select().exists():
         return None
     password = secrets.token_urlsafe(15)            # 20 characters, 120 bits
-    user = StaffUser(username=FIRST_SYSADMIN, name="系统管理员", role="sysadmin", department="")
+    user = StaffUser(username=FIRST_SYSADMIN, name="系统管理员", role=SYSADMIN, department="")
     user.set_password(password)
     try:
         with database.atomic():

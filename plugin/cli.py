@@ -649,7 +649,8 @@ def translations_compile():
               help="time a random inspection drawn over this many approved cases (e.g. 100000)")
 def bench_command(n, postgres_url, import_rows, admin_subjects, admin_matters, repeat, draw_cases):
     """Benchmarks, each against a baseline run in the same process (see BENCHMARKS.md)."""
-    from plugin.bench import instant_approvals, scratch_database, subject_import
+    # the benchmarks are not part of the running product: imported only when asked for
+    from benchmarks.service import instant_approvals, scratch_database, subject_import
     for url in [None] + ([postgres_url] if postgres_url else []):
         with scratch_database(url) as backend:
             if n:
@@ -657,10 +658,10 @@ def bench_command(n, postgres_url, import_rows, admin_subjects, admin_matters, r
             if import_rows:
                 subject_import(import_rows, backend, sys.stdout)
             if draw_cases:
-                from plugin.bench import inspection_draw
+                from benchmarks.service import inspection_draw
                 inspection_draw(draw_cases, backend, sys.stdout)
             if admin_subjects:
-                from admin import bench as admin_bench
+                from benchmarks import admin as admin_bench
                 from plugin import create_app
                 from plugin.db import database
                 admin_bench.load(admin_subjects, admin_matters, sys.stdout)

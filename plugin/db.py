@@ -1,20 +1,36 @@
 """The one database handle and the base model every xinyipi table derives from.
 
-`database` is a peewee `DatabaseProxy`; `bind(url)` points it at SQLite (WAL,
-foreign keys on) or PostgreSQL. Everything else imports `database` and
-`BaseModel` from here and never opens a connection of its own.
+`database` is a peewee `DatabaseProxy` every model uses. It stands for the database of the current
+**binding** (`Binding`: one database and the caches that belong to it, since rows of one database
+mean nothing in another):
+
+- inside an app context of an app xinyipi is mounted in, that app's binding, which its extension
+  holds (``app.extensions["xinyipi"].binding``): two apps in one process, each with its own
+  database, never see each other's rows or cached answers;
+- inside `using(binding)`, that binding (scratch databases, the benchmarks);
+- otherwise the default binding, the one `bind(url)` made last (the CLI helpers, the tests, the
+  isolated validator).
+
+`bind(url)` opens SQLite (WAL, foreign keys on) or PostgreSQL. Nothing else opens a connection of
+its own.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as _dt
 import os
 import threading
 import time
+import weakref
 
 import peewee
 from playhouse.db_url import connect
 
-database = peewee.DatabaseProxy()
+try:                                 # Flask's own context variable: the cheapest way to the current app
+    from flask.globals import _cv_app
+except ImportError:                  # pragma: no cover - a Flask without it: the public (slower) way
+    _cv_app = None
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -38,25 +54,124 @@ def open_database(url: str) -> peewee.Database:
     raise ValueError(f"unsupported XINYIPI_DATABASE_URL {url!r}: use sqlite:///… or postgresql://…")
 
 
+class Binding:
+    """One database xinyipi is bound to, and the caches whose contents belong to that database."""
+
+    def __init__(self, database: peewee.Database, url: str | None = None):
+        self.database = database
+        self.url = url
+        self._caches: dict = {}
+        self._lock = threading.Lock()
+        _bindings.add(self)
+
+    def cache(self, key, make):
+        """The cache `key` of this binding, made by `make()` the first time."""
+        found = self._caches.get(key)
+        if found is None:
+            with self._lock:
+                found = self._caches.setdefault(key, make())
+        return found
+
+    def __repr__(self):
+        return f"<Binding {self.url or self.database!r}>"
+
+
+_bindings: "weakref.WeakSet[Binding]" = weakref.WeakSet()
+_default: Binding | None = None
+_using: contextvars.ContextVar[Binding | None] = contextvars.ContextVar("xinyipi_binding", default=None)
+
+
+def current_binding() -> Binding | None:
+    """The binding of this context: `using`'s, else the current app's, else the default."""
+    binding = _using.get()
+    if binding is not None:
+        return binding
+    if _cv_app is not None:
+        context = _cv_app.get(None)
+        app = context.app if context is not None else None
+    else:  # pragma: no cover
+        from flask import current_app, has_app_context
+        app = current_app._get_current_object() if has_app_context() else None
+    if app is not None:
+        ext = app.extensions.get("xinyipi")
+        binding = getattr(ext, "binding", None)
+        if binding is not None:
+            return binding
+    return _default
+
+
+def default_binding() -> Binding | None:
+    return _default
+
+
+def set_default(binding: Binding | None) -> None:
+    global _default
+    _default = binding
+
+
+@contextlib.contextmanager
+def using(binding: Binding):
+    """Inside the block, `database` is `binding`'s, whatever app context is current."""
+    token = _using.set(binding)
+    try:
+        yield binding
+    finally:
+        _using.reset(token)
+
+
+class _BindingProxy(peewee.DatabaseProxy):
+    """The models' `DatabaseProxy`, standing for the current binding's database (see the module's
+    docstring). ``initialize(db)`` (peewee's way) makes `db` the default binding."""
+
+    __slots__ = ()
+
+    @property
+    def obj(self):
+        binding = current_binding()
+        return binding.database if binding is not None else None
+
+    def __getattr__(self, attr):          # one lookup of the binding per attribute, not two
+        binding = current_binding()
+        if binding is None:
+            raise AttributeError("Cannot use uninitialized Proxy.")
+        return getattr(binding.database, attr)
+
+    def initialize(self, obj):
+        set_default(None if obj is None else Binding(obj, getattr(obj, "xinyipi_url", None)))
+        for callback in self._callbacks:
+            callback(obj)
+
+    def __setattr__(self, attr, value):
+        if attr not in ("_callbacks", "_Model"):
+            raise AttributeError("Cannot set attribute on proxy.")
+        object.__setattr__(self, attr, value)
+
+
+database = _BindingProxy()
+
 _bind_hooks: list = []
 
 
 def on_bind(callback):
-    """Call `callback()` whenever the proxy is pointed at another database (caches keyed by row
-    ids belong to one database)."""
+    """Call `callback()` whenever the default binding is pointed at another database."""
     _bind_hooks.append(callback)
     return callback
 
 
-def bind(url: str) -> peewee.Database:
-    """Point the shared proxy at `url` and return the concrete database."""
+def open_binding(url: str) -> Binding:
+    """A binding to the database at `url` (opened lazily), not yet the default of anything."""
     db = open_database(url)
     db.xinyipi_url = url
-    database.initialize(db)
-    ReferenceCache.clear_all()
+    return Binding(db, url)
+
+
+def bind(url: str) -> peewee.Database:
+    """Make the database at `url` the default binding and return the concrete database."""
+    binding = open_binding(url)
+    set_default(binding)
     for hook in _bind_hooks:
         hook()
-    return db
+    return binding.database
 
 
 def is_postgres() -> bool:
@@ -176,34 +291,45 @@ def delete_with_owned(row, owned=()) -> list[tuple[str, int]]:
 
 
 class ReferenceCache:
-    """Reference data (tier schemes, the catalog) read on every application, cached per process.
+    """Reference data (tier schemes, the catalog) read on every application, cached per process and
+    per binding (a row id of one database means nothing in another).
 
-    Code that changes such data calls `clear()` (this process sees the change at once); other
-    processes see it within `ttl` seconds. Values are plain immutable snapshots, never models
-    bound to a connection, so threads may share them.
+    Code that changes such data calls `clear()` (this process sees the change at once, whichever
+    binding it went through); other processes see it within `ttl` seconds. Values are plain
+    immutable snapshots, never models bound to a connection, so threads may share them.
     """
 
     registry: list["ReferenceCache"] = []
 
     def __init__(self, ttl: float = 2.0):
         self.ttl = ttl
-        self._values: dict = {}
+        self._unbound: dict = {}
         self._lock = threading.Lock()
         ReferenceCache.registry.append(self)
 
+    def _values(self) -> dict:
+        binding = current_binding()
+        return binding.cache(self, dict) if binding is not None else self._unbound
+
     def get(self, key, load):
-        found = self._values.get(key)
+        values = self._values()
+        found = values.get(key)
         if found is not None and found[0] > time.monotonic():
             return found[1]
         value = load()
         if value is not None:  # never cache misses: keys of unknown things come from callers' input
             with self._lock:
-                self._values[key] = (time.monotonic() + self.ttl, value)
+                values[key] = (time.monotonic() + self.ttl, value)
         return value
 
     def clear(self) -> None:
+        """Forget every cached value, in every binding of this process (cheap, and never stale)."""
         with self._lock:
-            self._values.clear()
+            self._unbound.clear()
+            for binding in list(_bindings):
+                values = binding._caches.get(self)
+                if values is not None:
+                    values.clear()
 
     @classmethod
     def clear_all(cls) -> None:

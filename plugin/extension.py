@@ -12,18 +12,40 @@ class XinYiPi:
     ``XinYiPi(app, admin)`` or ``ext = XinYiPi(); ext.init_app(app, admin)``. Binds the database,
     registers the CLI group (``flask xinyipi …``) and the blueprints, and adds the staff views to
     the host's ``flask_admin.Admin`` when one is given (or creates one at ``/admin``).
+
+    A good guest: what xinyipi keeps per app lives here, in ``app.extensions["xinyipi"]``, not in
+    module globals: the database binding (`binding`, with the caches whose contents belong to that
+    database, such as the parsed specs: `specs`), and the sign-in of its staff and applicants
+    (`login_manager`, which becomes ``app.login_manager`` only when the app has none; see
+    `plugin.identity.login`).
     """
 
     def __init__(self, app: Flask | None = None, admin=None):
         self.admin = None
         self.own_admin = False      # True when xinyipi created the Admin (its index is ours then)
         self.standalone = False     # True in `plugin.create_app()`: every route of the app is ours
+        self.binding = None         # plugin.db.Binding: this app's database and its caches
+        self.login_manager = None   # plugin.identity.login.Manager
         if app is not None:
             self.init_app(app, admin)
 
+    @property
+    def database(self):
+        """This app's database (what `plugin.db.database` stands for in its app context)."""
+        return self.binding.database
+
+    @property
+    def specs(self):
+        """This app's cache of parsed process specs."""
+        from plugin.engine.definitions import SpecCache
+        return self.binding.cache("specs", SpecCache)
+
     def init_app(self, app: Flask, admin=None) -> None:
+        from plugin.identity import login
         config.load(app)
-        db.bind(app.config["XINYIPI_DATABASE_URL"])
+        db.bind(app.config["XINYIPI_DATABASE_URL"])   # the default too, for code outside any app context
+        self.binding = db.default_binding()
+        self.login_manager = login.Manager()
         app.extensions["xinyipi"] = self
         self._init_babel(app)
         i18n.init_app(app)
@@ -32,7 +54,8 @@ class XinYiPi:
 
         @app.before_request
         def _connect():
-            db.database.connect(reuse_if_open=True)
+            if self.serves_request():       # the host's own routes open no connection of ours
+                db.database.connect(reuse_if_open=True)
 
         @app.teardown_request
         def _close(exc):
@@ -57,6 +80,7 @@ class XinYiPi:
         self.admin = init_admin(app, admin)
 
         from plugin.identity import oidc, ratelimit, sessions
+        login.init_app(app, self)
         sessions.init_app(app)       # the session cookie: HttpOnly, SameSite=Lax, Secure over HTTPS
         oidc.init_app(app)
         ratelimit.init_app(app)      # last: it puts its limits on the endpoints registered above
@@ -69,6 +93,20 @@ class XinYiPi:
         if blueprint.startswith("xinyipi_"):
             return True
         return self.own_admin and self.admin is not None and blueprint == self.admin.endpoint
+
+    def user_kind(self):
+        """Whose sign-in the current request is about: ``"staff"`` on the admin pages, ``"applicant"``
+        in the portal, None on xinyipi's other routes (the JSON API, static files, the standalone
+        home), False on the host's own routes (their ``current_user`` is the host's)."""
+        from plugin.identity.login import APPLICANT, STAFF
+        blueprint = request.blueprint or ""
+        ours = blueprint.startswith("xinyipi_") or (self.own_admin and self.admin is not None
+                                                   and blueprint == self.admin.endpoint)
+        if not ours:
+            return None if self.standalone else False
+        if blueprint in ("xinyipi_api", "xinyipi_assets") or (request.endpoint or "").endswith(".static"):
+            return None
+        return APPLICANT if blueprint == "xinyipi_portal" else STAFF
 
     @staticmethod
     def _init_babel(app: Flask) -> None:

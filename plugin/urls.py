@@ -10,6 +10,8 @@ value) is recognised by `is_out_of_range()` and answered with a 404 by the views
 """
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from werkzeug.routing import IntegerConverter
 
 MAX_ROW_ID = 2 ** 31 - 1
@@ -54,6 +56,21 @@ def is_out_of_range(exc: BaseException) -> bool:
         state = getattr(original, "sqlstate", None) or getattr(exc.__cause__ or exc.__context__, "sqlstate", None)
         return state in OUT_OF_RANGE_STATES
     return False
+
+
+def safe_next(target: str | None, under: str = "/") -> str | None:
+    """`target` when it is a path of this site starting with `under`, else None: where a page may send
+    the browser after sign-in (or a claim), from a ``next`` the request carries. Never another site:
+    no scheme, no host, no ``//``, no backslash (browsers read ``/\\`` as ``//``, "another host"), no
+    control characters (browsers drop a tab or newline: ``/<TAB>/host`` is ``//host``)."""
+    if not target or not isinstance(target, str) or not target.startswith(under):
+        return None
+    if target.startswith("//") or "\\" in target or not target.isprintable():
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
 
 
 def init_app(app) -> None:

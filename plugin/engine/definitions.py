@@ -3,7 +3,8 @@
 `parse_xml` refuses DTDs and entities before SpiffWorkflow sees anything (no
 XXE, no entity bombs), and anything a browser could run (`refuse_active_content`:
 foreign namespaces such as XHTML or SVG, event-handler attributes, `javascript:`
-URIs). `parse_process` runs CamundaParser on the safe tree.
+URIs). `parse_process` runs CamundaParser on the safe tree and puts its timers on
+the business clock (`plugin.engine.spiff`).
 Specs are serialized once at publication and restored from a cache keyed by
 checksum, so running a case never parses XML.
 """
@@ -17,9 +18,9 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.camunda.parser import CamundaParser
-from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
-from plugin.db import on_bind
+from plugin import db
+from plugin.engine import spiff
 from plugin.i18n import _
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -83,6 +84,7 @@ def parse_process(root, filename: str | None = None):
         parser.add_bpmn_xml(root, filename)
         spec = parser.get_spec(ids[0])
         subprocesses = parser.get_subprocess_specs(ids[0])
+        spiff.use_business_clock(spec, subprocesses)
     except ValidationException as e:
         raise DiagramError(_validation_message(e), getattr(e, "id", None)) from None
     except Exception as e:  # the parser has no single error type for every malformed input
@@ -178,7 +180,7 @@ def refuse_active_content(root) -> None:
 
 # --- serialization ---------------------------------------------------------------------------
 
-_registry = BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG)
+_registry = spiff.spec_registry()       # Camunda's, with timers on the business clock
 serializer = BpmnWorkflowSerializer(_registry)
 
 
@@ -277,5 +279,29 @@ class SpecCache:
             self._by_id.clear()
 
 
-specs = SpecCache()
-on_bind(specs.clear)
+class _CurrentSpecs:
+    """`specs`: the spec cache of the current database binding (`plugin.db.current_binding`; the
+    extension of each app holds its own, ``app.extensions["xinyipi"].specs``): a definition id means
+    something in one database only."""
+
+    _unbound = SpecCache()
+
+    @staticmethod
+    def cache() -> SpecCache:
+        binding = db.current_binding()
+        return binding.cache("specs", SpecCache) if binding is not None else _CurrentSpecs._unbound
+
+    def for_id(self, definition_id: int) -> tuple:
+        return self.cache().for_id(definition_id)
+
+    def label(self, definition_id: int) -> str:
+        return self.cache().label(definition_id)
+
+    def get(self, definition) -> tuple:
+        return self.cache().get(definition)
+
+    def clear(self) -> None:
+        self.cache().clear()
+
+
+specs = _CurrentSpecs()

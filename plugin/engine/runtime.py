@@ -9,73 +9,20 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
-from SpiffWorkflow.bpmn.serializer.helpers.encoder import create_encoder
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
-from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timers
-
+from plugin.engine import spiff
 from plugin.engine.scripting import ScriptFailure, UnsafeScript, business_now, script_engine
 
 STATE_VERSION = "xinyipi-1"
 
 
-class _BusinessClock(_dt.datetime):
-    """SpiffWorkflow's timers ask `datetime.now()` whether they are due; ours answer from the
-    business clock (`business_now`: real time unless a `frozen_clock` is set), the clock that
-    `working_days(n)` computes deadlines from. So a deadline and its firing use one clock: an
-    import of past cases, or a test walking a case across a holiday, sees both move together."""
-
-    @classmethod
-    def now(cls, tz=None):
-        return cls.fromtimestamp(business_now().timestamp(), tz)
-
-
-_spiff_timers.datetime = _BusinessClock
-
-
-def _plain(moment: _dt.datetime) -> _dt.datetime:
-    """A plain datetime (the timer module's parser makes `_BusinessClock` ones; drivers refuse them)."""
-    return _dt.datetime(moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
-                        moment.microsecond, moment.tzinfo, fold=moment.fold)
-
-
 def business_utc() -> _dt.datetime:
     """The business clock as naive UTC, to compare with stored times (`plugin.db.now`)."""
     return business_now().astimezone(_dt.timezone.utc).replace(tzinfo=None)
-
-
-class CaseStateConverter(BpmnWorkflowConverter):
-    """The workflow converter, minus the spec: cases reference their process version instead."""
-
-    def to_dict(self, workflow):
-        dct = WorkflowConverter.to_dict(self, workflow)
-        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
-        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
-        return dct
-
-    def from_dict(self, dct):
-        spec, subprocess_specs = dct.pop("_specs")
-        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
-        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
-        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
-        self.set_default_attributes(workflow, dct)
-        self.subprocesses_from_dict(dct["subprocesses"], workflow)
-        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
-        return workflow
-
-
-_CASE_CONFIG = dict(CAMUNDA_CONFIG)
-_CASE_CONFIG[BpmnWorkflow] = CaseStateConverter
-_case_registry = BpmnWorkflowSerializer.configure(_CASE_CONFIG)
-_case_encoder = create_encoder(_case_registry, None)
 
 
 class EngineError(RuntimeError):
@@ -145,20 +92,14 @@ def run_engine(workflow: BpmnWorkflow) -> None:
 
 
 def dump_state(workflow: BpmnWorkflow) -> str:
-    _case_registry._encoder_mode = True
-    try:
-        dct = _case_registry.convert(workflow)
-        dct["state_version"] = STATE_VERSION
-        return json.dumps(dct, cls=_case_encoder, ensure_ascii=False, separators=(",", ":"))
-    finally:
-        _case_registry._encoder_mode = False
+    """The case's stored state: its task tree without the spec (cases reference their version)."""
+    return spiff.dump_case(workflow, state_version=STATE_VERSION)
 
 
 def load_state(spec_pair, state: str, scheme_ranks: dict[str, int], rank: int) -> BpmnWorkflow:
     dct = json.loads(state)
     dct.pop("state_version", None)
-    dct["_specs"] = spec_pair
-    workflow = _case_registry.restore(dct)
+    workflow = spiff.restore_case(dct, spec_pair)
     # the facts the case started with are the root task's data: scripts see them read-only
     workflow.script_engine = script_engine(scheme_ranks, rank, workflow.task_tree.data)
     return workflow
@@ -185,23 +126,13 @@ def complete_human_task(workflow: BpmnWorkflow, task, data: dict) -> None:
 
 
 def timer_due_times(workflow: BpmnWorkflow) -> list[_dt.datetime]:
-    """When each waiting timer of the workflow falls due (aware datetimes)."""
-    due = []
-    for task in workflow.event_manager.tasks.values():
-        event = task.task_spec.event_definition
-        if isinstance(event, TimerEventDefinition) and task.has_state(TaskState.WAITING):
-            value = task._get_internal_data("event_value")
-            if value is None:
-                continue
-            parsed = TimerEventDefinition.parse_time_or_duration(value) if isinstance(value, str) else None
-            if isinstance(parsed, _dt.datetime):
-                parsed = _plain(parsed)
-                due.append(parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.timezone.utc))
-    return sorted(due)
+    """When each waiting timer of the workflow falls due next (aware datetimes, UTC)."""
+    return sorted(due for due in map(spiff.next_moment, spiff.waiting_timer_values(workflow)) if due is not None)
 
 
 def fire_timers(workflow: BpmnWorkflow) -> None:
-    """Fire the timers that are due and run what follows."""
+    """Fire the timers that are due by the business clock (`plugin.clock`, see `plugin.engine.spiff`)
+    and run what follows."""
     try:
         workflow.refresh_timers()
     except (SpiffWorkflowException, ScriptFailure) as e:

@@ -31,8 +31,8 @@ from plugin.engine import forms, isolation, runtime
 from plugin.engine.definitions import (NSMAP, DiagramError, expression_problems, parse_process, parse_xml,
                                        spec_from_json, spec_to_json)
 from plugin.engine.scripting import DECISIONS, PATHS, UnsafeScript, business_now, check_source, frozen_clock
+from plugin.roles import LANES  # noqa: F401  (re-exported: callers import LANES from here)
 
-LANES = {"applicant": "申请人", "reviewer": "审查人员", "approver": "审批负责人", "supervisor": "监管人员"}
 UNSUPPORTED = {
     "complexGateway": "复杂网关",
     "businessRuleTask": "业务规则任务（DMN）",

@@ -2,8 +2,10 @@
 
 Applicants browse the matter guide, register and sign in with their 统一社会信用代码 or 身份证号,
 fill generated forms, upload materials, sign commitments, supplement, and follow their cases.
-Their sign-in is kept apart from staff sign-in: `session["xinyipi_applicant"]` holds the token of a
-server-side session (`plugin.identity.sessions`) that sign-out, a password change and idle expiry end.
+Their sign-in is the ``applicant`` user type of `plugin.identity.login` (Flask-Login's machinery, kept
+apart from staff sign-in and from a host app's own): the cookie holds the token of a server-side
+session (`plugin.identity.sessions`) that sign-out, a password change, disabling the account and
+idle expiry end.
 Views go through `plugin.applications.service` (and the read-only `progress`); they never touch
 SpiffWorkflow.
 """
@@ -19,8 +21,13 @@ UPLOAD_BATCH = 5
 
 
 def init_app(app) -> None:
-    from plugin.portal import views  # noqa: F401  (registers the routes)
+    from plugin.identity.login import APPLICANT
+    from plugin.portal import views  # (registers the routes)
+    from plugin.portal.models import ApplicantAccount
     app.register_blueprint(portal)
+    manager = app.extensions["xinyipi"].login_manager
+    manager.register(APPLICANT, ApplicantAccount, views.Applicant)
+    manager.blueprint_login_views[portal.name] = "xinyipi_portal.login"
 
     def allow_upload_batch():
         """Uploads may carry several files of up to XINYIPI_MAX_UPLOAD_MB each: the body limit of

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import time
 from functools import wraps
-from urllib.parse import urlsplit
 
-from flask import (Response, abort, current_app, flash, g, redirect, render_template, request, send_file,
+from flask import (Response, abort, current_app, flash, redirect, render_template, request, send_file,
                    session, url_for)
 from flask_babel import get_locale
 from peewee import DataError
 
-from plugin.accounts import ROLES
 from plugin.applications import materials, progress, service
 from plugin.applications.models import APPROVED, DRAFT, FINAL, STATUSES, AuditEntry
 from plugin.calendar import working_days_between
@@ -23,17 +20,17 @@ from plugin.engine.forms import FormErrors
 from plugin.headers import diagram_response
 from plugin.i18n import _, _l
 from plugin.identity import accounts as account_ops
-from plugin.identity import binding, devices, ratelimit, sessions
+from plugin.identity import binding, ratelimit
+from plugin.identity.login import APPLICANT, SignedIn
+from plugin.identity.login import current as signed_in
+from plugin.identity.login import manager as login_manager   # (`login` is the sign-in view below)
 from plugin.portal import documents, identity, portal
-from plugin.urls import is_out_of_range
+from plugin.roles import LANES, ROLES
+from plugin.urls import is_out_of_range, safe_next
 
-SESSION_KEY = "xinyipi_applicant"          # the server-side session's token (plugin.identity.sessions)
-SEEN_KEY = "xinyipi_applicant_seen"
 BINDING_KEY = "xinyipi_binding"            # the token of the requester's binding request
 BINDING_NEXT = "xinyipi_binding_next"      # where to go once it is bound
 UPLOAD_ENDPOINTS = frozenset({"xinyipi_portal.draft", "xinyipi_portal.task"})
-LANE_LABELS = {"applicant": _l("申请人"), "reviewer": _l("审查人员"), "approver": _l("审批负责人"),
-               "supervisor": _l("监管人员")}
 ACTIONS = {
     "draft_created": _l("创建申请草稿"), "submitted": _l("提交申请"), "accepted": _l("信用核查通过，受理"),
     "refused": _l("不予受理"), "process_started": _l("进入办理流程"),
@@ -52,27 +49,31 @@ GROUP_ORDER = (req.UPLOAD, req.OPTIONAL_UPLOAD, req.DEFER, req.COMMITMENT, req.E
 # ---------------------------------------------------------------------------------------------
 # who is signed in
 # ---------------------------------------------------------------------------------------------
+class Applicant(SignedIn):
+    """The signed-in applicant (id ``applicant:<token>``), the portal's user type of Flask-Login's
+    machinery (`plugin.identity.login`): loaded by the same rules as staff (a live server-side
+    session, an enabled account, the password it started under)."""
+
+    @property
+    def code(self) -> str:
+        return self.account.code
+
+    @property
+    def subject(self) -> Subject:
+        if "_subject" not in self.__dict__:
+            self._subject = self.account.subject
+        return self._subject
+
+
 def current_account():
-    """The signed-in applicant's account: the session's token must name a live server-side session
-    of an enabled account, started under its current password."""
-    if "xyp_account" not in g:
-        g.xyp_account = None
-        row = sessions.resolve("applicant", session.get(SESSION_KEY),
-                               current_app.config["XINYIPI_SESSION_MINUTES"] * 60)
-        if row is not None:
-            from plugin.portal.models import ApplicantAccount
-            account = ApplicantAccount.get_or_none((ApplicantAccount.id == row.account_id)
-                                                   & (ApplicantAccount.active == True))  # noqa: E712
-            if account is not None and sessions.alive_for(row, account.password_hash):
-                g.xyp_account = account
-    return g.xyp_account
+    """The signed-in applicant's account, or None."""
+    user = signed_in(APPLICANT)
+    return user.account if user is not None else None
 
 
 def current_applicant() -> Subject | None:
-    if "xyp_applicant" not in g:
-        account = current_account()
-        g.xyp_applicant = account.subject if account is not None else None
-    return g.xyp_applicant
+    user = signed_in(APPLICANT)
+    return user.subject if user is not None else None
 
 
 def _actor() -> service.Actor:
@@ -80,12 +81,8 @@ def _actor() -> service.Actor:
 
 
 def _safe_next(target: str | None) -> str | None:
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/portal") or target.startswith("//"):
-        return None
-    return target
+    """Only the portal's own pages are followed after sign-in."""
+    return safe_next(target, under="/portal")
 
 
 def login_required(view):
@@ -103,22 +100,19 @@ def _audit(subject: Subject | None, actor: str, action: str, **detail) -> None:
 
 @portal.before_request
 def _idle_expiry():
-    if SESSION_KEY not in session:
+    manager = login_manager()
+    if not manager.holds_session(APPLICANT):
         return None
-    limit = current_app.config.get("XINYIPI_SESSION_MINUTES", 30) * 60
-    if time.time() - session.get(SEEN_KEY, 0) > limit or current_account() is None:
-        expired = time.time() - session.get(SEEN_KEY, 0) > limit
-        sessions.end(session.pop(SESSION_KEY, None), "idle" if expired else "gone")
-        session.pop(SEEN_KEY, None)
-        g.pop("xyp_account", None)
-        g.pop("xyp_applicant", None)
+    expired = manager.idle(APPLICANT, current_app.config.get("XINYIPI_SESSION_MINUTES", 30) * 60)
+    if expired or current_account() is None:
+        manager.sign_out(APPLICANT, "idle" if expired else "gone")
         flash(_("登录已超时，请重新登录。") if expired else _("登录已失效，请重新登录。"), "warning")
         if request.endpoint not in ("xinyipi_portal.login", "xinyipi_portal.static"):
             if request.method == "GET" and request.endpoint in ("xinyipi_portal.index", "xinyipi_portal.matter"):
                 return None
             return redirect(url_for(".login", next=request.full_path.rstrip("?")))
         return None
-    session[SEEN_KEY] = time.time()
+    manager.touch(APPLICANT)
     if current_account().must_change_password and request.endpoint not in (
             "xinyipi_portal.password", "xinyipi_portal.logout", "xinyipi_portal.static"):
         flash(_("工作人员已重置您的密码，请先设置新密码。"), "warning")
@@ -232,16 +226,9 @@ def activate():
 
 
 def _sign_in(account, via: str = "password") -> None:
-    """Start a server-side session for `account` in this browser (a fresh cookie session)."""
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
-    session[SESSION_KEY] = sessions.start("applicant", account.id, account.password_hash,
-                                          request.remote_addr or "", via)
-    session[SEEN_KEY] = time.time()
-    g.xyp_account, g.xyp_applicant = account, account.subject
-    devices.remember("applicant", account.id)
+    """Start a server-side session for `account` in this browser (xinyipi's earlier session state
+    goes; the language, the host's sign-in and a staff sign-in stay)."""
+    login_manager().sign_in(APPLICANT, account, via)
 
 
 @portal.route("/login", methods=["GET", "POST"])
@@ -271,8 +258,7 @@ def login():
 
 @portal.post("/logout")
 def logout():
-    sessions.end(session.pop(SESSION_KEY, None), "sign_out")
-    session.pop(SEEN_KEY, None)
+    login_manager().sign_out(APPLICANT)
     flash(_("已退出登录。"), "info")
     return redirect(url_for(".index"))
 
@@ -355,7 +341,7 @@ def matter(code):
         abort(404)
     groups = guide.grouped()
     return render_template("portal/matter.html", guide=guide, groups=[(k, groups[k]) for k in GROUP_ORDER if k in groups],
-                           repair=service.repair_matter(), labels=req.DISPOSITION_LABELS, lanes=LANE_LABELS,
+                           repair=service.repair_matter(), labels=req.DISPOSITION_LABELS, lanes=LANES,
                            paths=progress.PATHS)
 
 
@@ -576,7 +562,7 @@ def case(number):
         refusal = app.audit.where(AuditEntry.action == "refused").first()
         refusal_basis = (refusal.detail or {}).get("legal_basis") if refusal else None
     return render_template(
-        "portal/case.html", case=app, tasks=tasks, lanes=LANE_LABELS, timeline=_timeline(app),
+        "portal/case.html", case=app, tasks=tasks, lanes=LANES, timeline=_timeline(app),
         deadline=progress.deadline(app, today), materials=materials.materials_of(app),
         commitments=materials.commitments_of(app), opinions=service.opinions(app), current=current, done=done,
         paths=progress.PATHS, supplement_due=service.supplement_deadline(app), today=today,

@@ -440,7 +440,7 @@ def test_the_credit_platform_fetches_an_archive_with_its_token(seeded, database_
 
 def test_the_draw_benchmark_prints_its_figures_against_the_baseline(seeded):
     import io
-    from plugin.bench import inspection_draw
+    from benchmarks.service import inspection_draw
     out = io.StringIO()
     result = inspection_draw(400, "test", out, repeat=2)
     # 100 subjects over the four Haikou tiers, 4 cases each: 100 cases a tier at 2 %, 5 %, 10 %, 30 %

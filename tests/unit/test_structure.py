@@ -5,8 +5,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-# the benchmark's baseline is raw SpiffWorkflow on purpose (BENCHMARKS.md)
-ALLOWED = {"plugin/bench.py"}
+# (benchmarks/, outside the runtime packages, runs raw SpiffWorkflow as its baseline on purpose)
+ALLOWED: set[str] = set()
 
 
 def _imports(path: Path) -> set[str]:
@@ -94,11 +94,9 @@ GUARDED_TABLES = ("subject", "dishonesty_record", "tier_scheme", "tier", "tier_c
 WRITE_METHODS = frozenset({"save", "create", "get_or_create", "insert", "insert_many", "insert_from", "replace",
                            "replace_many", "update", "delete", "delete_instance", "bulk_create", "bulk_update"})
 FACES = ("admin", "plugin/portal")
-# modules of the faces that write the guarded tables themselves, and why (today: one)
-WRITERS = {
-    "admin/bench.py": "the admin benchmark's loader: a million synthetic subjects, records and matters bulk-inserted "
-                      "into a scratch database for `xinyipi bench --admin-subjects`, never a live database",
-}
+# modules of the faces that write the guarded tables themselves, and why (today: none; the admin
+# benchmark's bulk loader moved to benchmarks/, which is not a face)
+WRITERS: dict[str, str] = {}
 # `.save()` / `.delete_instance()` on an instance cannot be typed from the source: every one in the
 # faces is listed here, by module and receiver, with the table it writes
 INSTANCE_WRITES = {
@@ -207,3 +205,38 @@ def test_every_event_emitted_is_listed_in_one_place():
                 emitted.setdefault(node.args[0].value, path.relative_to(ROOT).as_posix())
     assert not set(emitted) - set(EVENTS), {n: emitted[n] for n in set(emitted) - set(EVENTS)}
     assert not set(EVENTS) - set(emitted), f"listed but never emitted: {sorted(set(EVENTS) - set(emitted))}"
+
+
+def test_the_runtime_packages_never_import_the_benchmarks_at_module_level():
+    """`benchmarks/` is not part of the running product: only `xinyipi bench` imports it, lazily."""
+    offenders = []
+    for package in ("plugin", "admin", "seeds"):
+        for path in (ROOT / package).rglob("*.py"):
+            module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+            if any(name.split(".")[0] == "benchmarks"
+                   for name in _module_imports(ast.parse(path.read_text(encoding="utf-8")), module)):
+                offenders.append(path.relative_to(ROOT).as_posix())
+    assert not offenders, f"benchmarks imported at module level by: {offenders}"
+    assert not (ROOT / "plugin" / "bench.py").exists() and not (ROOT / "admin" / "bench.py").exists()
+
+
+SPIFF_INSIDES = ("_encoder_mode", "_get_internal_data", "_set_internal_data", "internal_data", "event_manager",
+                 "mapping_to_dict", "mapping_from_dict", "set_default_attributes", "subprocesses_from_dict")
+
+
+def test_spiffworkflows_insides_are_used_in_one_adapter_module_only():
+    """What SpiffWorkflow does not document is used in `plugin/engine/spiff.py` alone (and checked
+    there by tests/unit/test_spiff_adapter.py)."""
+    offenders = []
+    for package in ("plugin", "admin", "seeds"):
+        for path in (ROOT / package).rglob("*.py"):
+            relative = path.relative_to(ROOT).as_posix()
+            if relative == "plugin/engine/spiff.py":
+                continue
+            names = {node.attr for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                     if isinstance(node, ast.Attribute)}
+            offenders += [f"{relative}: {name}" for name in sorted(names & set(SPIFF_INSIDES))]
+    assert not offenders, f"SpiffWorkflow's insides used outside plugin/engine/spiff.py: {offenders}"
+    # and nothing of SpiffWorkflow's is patched at import time
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "plugin" / "engine").glob("*.py"))
+    assert "_spiff_timers" not in source and ".datetime = " not in source

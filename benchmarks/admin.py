@@ -2,7 +2,7 @@
 at scale, in server time (the request through Flask, Flask-Admin, the queries and the template),
 each against the bare SQL for the same rows run in the same process.
 
-The data is written straight into a scratch database (see `plugin.bench.scratch_database`):
+The data is written straight into a scratch database (see `benchmarks.service.scratch_database`):
 subjects with valid codes spread over every tier, one in a hundred with a dishonesty record, and
 matters with requirements and negative-list entries across fifty departments.
 """

@@ -26,10 +26,11 @@ from plugin import db as dbmod
 
 @contextlib.contextmanager
 def scratch_database(postgres_url: str | None):
-    """Bind a fresh, migrated, seeded database; drop it afterwards."""
+    """A fresh, migrated, seeded database, used by everything inside the block (whatever app
+    context is current: `xinyipi bench` runs inside the CLI's); dropped afterwards."""
     from plugin.migrations import migrate
     from seeds.loader import load_all
-    previous = dbmod.database.obj
+    previous = dbmod.default_binding()     # an app made inside the block (the admin pages) binds anew
     if postgres_url:
         import psycopg
         from urllib.parse import urlsplit, urlunsplit
@@ -37,31 +38,29 @@ def scratch_database(postgres_url: str | None):
         with psycopg.connect(postgres_url, autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {name}")
         url = urlunsplit(urlsplit(postgres_url)._replace(path=f"/{name}"))
+        binding = dbmod.open_binding(url)
         try:
-            dbmod.bind(url)
-            migrate()
-            with contextlib.redirect_stdout(io.StringIO()):
-                load_all(demo_staff=True)
-            yield "postgresql"
+            with dbmod.using(binding):
+                migrate()
+                with contextlib.redirect_stdout(io.StringIO()):
+                    load_all(demo_staff=True)
+                yield "postgresql"
         finally:
-            dbmod.database.close()
+            binding.database.close()
             with psycopg.connect(postgres_url, autocommit=True) as conn:
                 conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            if previous is not None:
-                dbmod.database.initialize(previous)
-                dbmod.ReferenceCache.clear_all()
+            dbmod.set_default(previous)
         return
     with tempfile.TemporaryDirectory() as tmp:
+        binding = dbmod.open_binding(f"sqlite:///{tmp}/bench.db")
         try:
-            dbmod.bind(f"sqlite:///{tmp}/bench.db")
-            migrate()
-            load_all(demo_staff=True)
-            yield "sqlite"
+            with dbmod.using(binding):
+                migrate()
+                load_all(demo_staff=True)
+                yield "sqlite"
         finally:
-            dbmod.database.close()
-            if previous is not None:
-                dbmod.database.initialize(previous)
-                dbmod.ReferenceCache.clear_all()
+            binding.database.close()
+            dbmod.set_default(previous)
 
 
 def _percentile(values: list[float], q: float) -> float:
