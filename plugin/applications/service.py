@@ -17,6 +17,7 @@ from plugin.applications import incidents
 from plugin.applications import materials as _materials
 from plugin.applications.models import (APPROVED, DRAFT, FINAL, IN_REVIEW, REFUSED, REJECTED, RETURNED,
                                         REVOKED, SUBMITTED, ACCEPTED, Application, AuditEntry, HumanTask)
+from plugin.applications.vocabulary import PATH_DESCRIPTIONS
 from plugin.calendar import add_working_days
 from plugin.catalog.facts import matter_facts
 from plugin.catalog.models import MATTER_STATUSES, PUBLISHED
@@ -570,9 +571,7 @@ def timeline(app: Application) -> list[dict]:
 # ---------------------------------------------------------------------------------------------
 # The applicant's side (办事大厅): the matter guide, drafts, submission, signing, supplement
 # ---------------------------------------------------------------------------------------------
-PATH_LABELS = {"instant": "秒批（即报即批，无需人工审查）", "tolerance": "容缺受理（次要材料可后补）",
-               "commitment": "告知承诺（以承诺替代证明材料）", "standard": "标准审批（受理、审查、决定）",
-               "repair": "信用修复"}
+PATH_LABELS = PATH_DESCRIPTIONS  # the words are defined in plugin.applications.vocabulary
 SIGNING_KINDS = {"tolerance": _materials.TOLERANCE, "commitment": _materials.NOTIFICATION}
 
 

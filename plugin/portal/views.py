@@ -15,6 +15,7 @@ from peewee import DataError
 
 from plugin.accounts import ROLES
 from plugin.applications import materials, progress, service
+from plugin.applications.vocabulary import INTERNAL_ACTIONS, PATH_DESCRIPTIONS, PATHS, action_label
 from plugin.applications.models import APPROVED, DRAFT, FINAL, STATUSES, AuditEntry
 from plugin.calendar import working_days_between
 from plugin.catalog import requirements as req
@@ -34,18 +35,6 @@ BINDING_NEXT = "xinyipi_binding_next"      # where to go once it is bound
 UPLOAD_ENDPOINTS = frozenset({"xinyipi_portal.draft", "xinyipi_portal.task"})
 LANE_LABELS = {"applicant": _l("申请人"), "reviewer": _l("审查人员"), "approver": _l("审批负责人"),
                "supervisor": _l("监管人员")}
-ACTIONS = {
-    "draft_created": _l("创建申请草稿"), "submitted": _l("提交申请"), "accepted": _l("信用核查通过，受理"),
-    "refused": _l("不予受理"), "process_started": _l("进入办理流程"),
-    "timer_fired": _l("期限届满"), "breach": _l("容缺材料逾期未补正，构成违约"),
-    "revoked": _l("撤销许可"), "dishonesty_recorded": _l("记入失信记录"), "tier_changed": _l("信用等级变动"),
-    "verification_opened": _l("开始告知承诺核查"), "verification_passed": _l("告知承诺核查合格"),
-    "verification_failed": _l("告知承诺核查不合格"), "inspection_drawn": _l("被抽中双随机抽查"),
-    "inspection_passed": _l("双随机抽查合格"), "inspection_failed": _l("双随机抽查不合格"),
-    "records_repaired": _l("失信记录已修复"),
-}
-#: Staff-internal steps the applicant's timeline leaves out (who holds a task is not their concern).
-INTERNAL_ACTIONS = frozenset({"task_claimed", "task_released"})
 GROUP_ORDER = (req.UPLOAD, req.OPTIONAL_UPLOAD, req.DEFER, req.COMMITMENT, req.ELICENCE, req.WAIVED)
 
 
@@ -356,7 +345,7 @@ def matter(code):
     groups = guide.grouped()
     return render_template("portal/matter.html", guide=guide, groups=[(k, groups[k]) for k in GROUP_ORDER if k in groups],
                            repair=service.repair_matter(), labels=req.DISPOSITION_LABELS, lanes=LANE_LABELS,
-                           paths=progress.PATHS)
+                           paths=PATHS)
 
 
 @portal.post("/matters/<code>/apply")
@@ -393,7 +382,7 @@ def _own(number: str):
 @login_required
 def cases():
     rows = service.cases_of(current_applicant().code)
-    return render_template("portal/cases.html", cases=rows, statuses=STATUSES, paths=progress.PATHS,
+    return render_template("portal/cases.html", cases=rows, statuses=STATUSES, paths=PATHS,
                            today=progress.business_today(), local_time=progress.local_time)
 
 
@@ -499,7 +488,7 @@ def _unverified_path(app) -> bool:
 
 def _expected_path_label(app):
     from plugin.engine.paths import expected_path
-    return progress.PATHS.get(expected_path(app.matter, app.tier_code))
+    return PATHS.get(expected_path(app.matter, app.tier_code))
 
 
 @portal.post("/cases/<number>/discard")
@@ -535,7 +524,7 @@ def _timeline(app) -> list[dict]:
             text = _("信用等级由“%(a)s”变为“%(b)s”", a=_tier_label(detail.get("from_tier")),
                      b=_tier_label(detail.get("to_tier")))
         else:
-            text = str(ACTIONS.get(row["action"], row["action"]))
+            text = action_label(row["action"], applicant=True)
         values = detail.get("values") or {}
         note = detail.get("reason") or (values.get("opinion") if actor.startswith("staff:") else None)
         if row["action"].endswith(("_passed", "_failed")) and row["action"].startswith(("verification", "inspection")):
@@ -579,7 +568,7 @@ def case(number):
         "portal/case.html", case=app, tasks=tasks, lanes=LANE_LABELS, timeline=_timeline(app),
         deadline=progress.deadline(app, today), materials=materials.materials_of(app),
         commitments=materials.commitments_of(app), opinions=service.opinions(app), current=current, done=done,
-        paths=progress.PATHS, supplement_due=service.supplement_deadline(app), today=today,
+        paths=PATHS, supplement_due=service.supplement_deadline(app), today=today,
         refusal_basis=refusal_basis, repair=service.repair_matter() if app.status == "refused" else None,
         decision_number=documents.decision_number(app) if app.status == APPROVED else None,
         final=app.status in FINAL, working_days=working_days_between, local_time=progress.local_time)
@@ -687,7 +676,7 @@ def decision_pdf(number):
         abort(404)
     decided = [o for o in service.opinions(app) if o["role"] == "approver"]
     return _pdf(documents.decision_pdf(app, opinion=decided[-1]["opinion"] if decided else None,
-                                       path_label=service.PATH_LABELS.get(app.path or "")),
+                                       path_label=PATH_DESCRIPTIONS.get(app.path or "")),
                 f"准予许可决定书-{app.number}.pdf")
 
 
