@@ -10,7 +10,7 @@ import dataclasses
 import datetime as _dt
 
 from plugin import clock
-from plugin.applications import service, vocabulary
+from plugin.applications import lifecycle, vocabulary
 from plugin.applications.models import ACCEPTED, IN_REVIEW, SUBMITTED, Application, HumanTask
 from plugin.calendar import working_days_between
 from plugin.engine import runtime
@@ -35,7 +35,7 @@ def local_time(moment: _dt.datetime | None) -> _dt.datetime | None:
 def _workflow(app: Application):
     if app.state is None or app.process_id is None:
         return None
-    return service.load_workflow(app)
+    return lifecycle.load_workflow(app)
 
 
 def _current(workflow) -> list[str]:

@@ -19,6 +19,7 @@ from plugin.applications.vocabulary import INTERNAL_ACTIONS, PATH_DESCRIPTIONS, 
 from plugin.applications.models import APPROVED, DRAFT, FINAL, STATUSES, AuditEntry
 from plugin.calendar import working_days_between
 from plugin.catalog import requirements as req
+from plugin.catalog.facts import matter_facts
 from plugin.credit.models import Subject
 from plugin.engine.forms import FormErrors
 from plugin.headers import diagram_response
@@ -476,7 +477,7 @@ def draft(number):
                            field_errors=field_errors, material_errors=material_errors, alert=alert,
                            dispositions=dispositions, files=files, guide_path=_expected_path_label(app),
                            unverified=_unverified_path(app),
-                           supplement_days=service.matter_facts(app.matter.code).supplement_days,
+                           supplement_days=matter_facts(app.matter.code).supplement_days,
                            max_mb=current_app.config["XINYIPI_MAX_UPLOAD_MB"]), status
 
 
