@@ -27,7 +27,7 @@ from admin.auth import (ALL_STAFF, APPROVER, CATALOG_ADMIN, REVIEWER, SUPERVISOR
 from admin.filters import FreshOptions, data_options, departments
 from admin.views import SafeExport
 from plugin.applications import progress, service
-from plugin.applications.materials import commitments_of, materials_of
+from plugin.applications.casefile import case_file
 from plugin.applications.models import STATUSES, Application, AuditEntry
 from plugin.applications.statistics import due_soon_clause, overdue_clause
 from plugin.applications.vocabulary import PATHS, action_label
@@ -438,47 +438,17 @@ class ApplicationView(_JoinedView):
 
     def _render_case(self, app: Application, form_state: dict | None = None, alert: str | None = None,
                      status: int = 200, conflict: bool = False):
-        app = service.get(app.number)  # fresh, after whatever happened
+        from admin.workbench import lanes_of, who
         user = current_staff()
-        today = _today()
-        current, done = progress.diagram_state(app)
-        tasks = service.ready_tasks(app)
-        human_tasks = progress.human_tasks(app)
-        claims = {t.task_id: t for t in human_tasks}
-        for task in tasks:
-            task["lane_label"] = LANES.get(task["lane"], task["lane"])
-            task["mine"] = task["lane"] in STAFF_LANES and (user.role == task["lane"] or user.role == SYSADMIN)
-            row = claims.get(task["id"])
-            task["claimed_by"] = row.claimed_by if row is not None else None
-            task["claimed_at"] = fmt_time(row.claimed_at) if row is not None and row.claimed_at else ""
-            task["claimed_by_other"] = bool(task["claimed_by"]) and task["claimed_by"] != user.username
-        from admin.workbench import staff_names, who
-        from plugin.credit.models import DishonestyRecord, TierChange
-        from plugin.supervision.models import SupervisionItem
-        items = list(SupervisionItem.select().where(SupervisionItem.application == app.id).order_by(SupervisionItem.id))
-        names = staff_names([t.claimed_by for t in human_tasks] + [i.assignee for i in items])
-        timeline = [dict(row, at=fmt_time(_dt.datetime.fromisoformat(row["at"])), action_label=action_label(row["action"]),
-                         actor_label=describe_actor(row["actor"]), from_label=status_label(row["from"]),
-                         to_label=status_label(row["to"]), items=detail_items(row["detail"]))
-                    for row in service.timeline(app)]
-        names_of = {t.element_id: t.name for t in human_tasks}
-        snapshot = app.tier_snapshot or {}
-        scheme = next((s for s in schemes().values() if s.code == snapshot.get("scheme")), None)
+        file = case_file(app.number, service.Actor.staff(user.username, user.role), works=lanes_of(user.role))
         body = self.render(
-            "xinyipi/cases/case.html", case=app, today=today, deadline=progress.deadline(app, today),
-            snapshot=snapshot, scheme_name=scheme.name if scheme else snapshot.get("scheme", ""),
-            tier=tier_of(app.tier_code), tasks=tasks, human_tasks=human_tasks,
-            timeline=timeline, materials=materials_of(app), commitments=commitments_of(app),
-            current=current, done=done, current_names=[names_of.get(i, i) for i in current], xml_url=url_for(".process_xml", number=app.number) if app.state is not None else None,
+            "xinyipi/cases/case.html", **file.fields(),
+            xml_url=url_for(".process_xml", number=app.number) if file.case.state is not None else None,
             diagram_available=_diagram_available(), form_state=form_state or {}, alert=alert, conflict=conflict,
             field_prefix=FIELD_PREFIX, paths=PATHS, lanes=LANES, task_states=TASK_STATES,
             status_label=status_label, fmt_time=fmt_time, tier_badge=tier_badge, plain=_plain,
-            describe_actor=describe_actor, me=user, who=lambda u: who(u, names), supervision_items=items,
-            breach_records=list(DishonestyRecord.select().where(DishonestyRecord.case_number == app.number)
-                                .order_by(DishonestyRecord.id)) if app.revoked_at else [],
-            tier_changes=list(TierChange.select().where(TierChange.case_number == app.number)
-                              .order_by(TierChange.id)) if app.revoked_at else [],
-        )
+            action_label=action_label, detail_items=detail_items, describe_actor=describe_actor, me=user,
+            who=lambda u: who(u, file.staff_names))
         return Response(body, status=status)
 
 

@@ -13,7 +13,7 @@ spiff-arena's `services/`; this facade only re-exports their public names, so th
 | `tasks` | human tasks: completing them (staff and applicant), claims |
 | `timers` | `tick`: firing the due timers |
 | `guide` | the matter guide and its search |
-| `casefile` | read models for pages: an applicant's cases, a case's record |
+| `casefile` | read models for pages: the case file of one case, an applicant's cases, a case's record |
 | `events` | the domain events a case emits (documented there) |
 | `vocabulary` | the words: path labels, audit action labels |
 
@@ -22,7 +22,8 @@ clock, the audit rows and the events); `Actor` is `plugin.work.Actor`.
 """
 from __future__ import annotations
 
-from plugin.applications.casefile import cases_of, opinions, supplement_deadline, timeline
+from plugin.applications.casefile import (CaseFile, case_file, cases_of, opinions,
+                                          supplement_deadline, timeline)
 from plugin.applications.drafts import (attach_draft_file, discard_draft, draft_fields, draft_form,
                                         draft_requirements, remove_draft_file, save_draft, start_draft,
                                         submit_draft, validate_draft)
@@ -41,9 +42,9 @@ from plugin.db import PreparedInsert, now
 from plugin.work import Actor
 
 __all__ = [
-    "Actor", "ApplicationError", "Claimed", "Closed", "CommitmentChanged", "Conflict", "Guide",
+    "Actor", "ApplicationError", "CaseFile", "Claimed", "Closed", "CommitmentChanged", "Conflict", "Guide",
     "NotAllowed", "NotFound", "PATH_LABELS", "SIGNING_KINDS", "SUPPLEMENT_BREACH", "TickReport", "Unverified",
-    "apply", "attach_draft_file", "cases_of", "claim_task", "complete_applicant_task",
+    "apply", "attach_draft_file", "case_file", "cases_of", "claim_task", "complete_applicant_task",
     "complete_supplement", "complete_task", "discard_draft", "draft_fields", "draft_form", "draft_requirements",
     "get", "get_for_applicant", "load_workflow", "matter_guide", "opinions", "pending_commitment",
     "published_matters", "ready_tasks", "recorded_as", "release_task", "remove_draft_file", "repair_matter",

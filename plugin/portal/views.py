@@ -2,7 +2,6 @@
 another applicant's case, its files, PDFs and diagram are 404, never 403."""
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import time
 from functools import wraps
@@ -13,10 +12,9 @@ from flask import (Response, abort, current_app, flash, g, redirect, render_temp
 from flask_babel import get_locale
 from peewee import DataError
 
-from plugin.accounts import ROLES
 from plugin.applications import materials, progress, service
-from plugin.applications.vocabulary import INTERNAL_ACTIONS, PATH_DESCRIPTIONS, PATHS, action_label
 from plugin.applications.models import APPROVED, DRAFT, FINAL, STATUSES, AuditEntry
+from plugin.applications.vocabulary import PATH_DESCRIPTIONS, PATHS
 from plugin.calendar import working_days_between
 from plugin.catalog import requirements as req
 from plugin.catalog.facts import matter_facts
@@ -505,45 +503,6 @@ def discard(number):
     return redirect(url_for(".cases"))
 
 
-def _timeline(app) -> list[dict]:
-    rows = []
-    for row in service.timeline(app):
-        if row["action"] in INTERNAL_ACTIONS:
-            continue
-        actor = row["actor"]
-        if actor.startswith("applicant:"):
-            who = _("申请人")
-        elif actor.startswith("staff:"):
-            role = actor.rsplit("(", 1)[-1].rstrip(")") if "(" in actor else ""
-            who = _(ROLES.get(role, "工作人员"))
-        else:
-            who = _("系统")
-        detail = row["detail"] or {}
-        if row["action"] == "task_completed":
-            text = _("完成“%(task)s”", task=detail.get("task", ""))
-        elif row["action"] == "tier_changed":
-            text = _("信用等级由“%(a)s”变为“%(b)s”", a=_tier_label(detail.get("from_tier")),
-                     b=_tier_label(detail.get("to_tier")))
-        else:
-            text = action_label(row["action"], applicant=True)
-        values = detail.get("values") or {}
-        note = detail.get("reason") or (values.get("opinion") if actor.startswith("staff:") else None)
-        if row["action"].endswith(("_passed", "_failed")) and row["action"].startswith(("verification", "inspection")):
-            note = detail.get("note")
-        rows.append({"at": progress.local_time(_dt.datetime.fromisoformat(row["at"])), "who": who, "text": text,
-                     "to": STATUSES.get(row["to"]) if row["to"] else None, "note": note})
-    return rows
-
-
-def _tier_label(code: str | None) -> str:
-    from plugin.credit.tiers import active_scheme_info
-    try:
-        tier = active_scheme_info().tier(code) if code else None
-    except RuntimeError:
-        tier = None
-    return tier.label if tier is not None else (code or "")
-
-
 def _repairable_records(app) -> list:
     """The applicant's own dishonesty records not yet repaired, for a credit-repair form."""
     from plugin.credit.models import DishonestyRecord
@@ -555,22 +514,15 @@ def _repairable_records(app) -> list:
 @portal.get("/cases/<number>")
 @login_required
 def case(number):
-    app = _own(number)
+    try:
+        file = service.case_file(number, _actor())
+    except service.NotFound:
+        abort(404)
+    app = file.case
     if app.status == DRAFT:
         return redirect(url_for(".draft", number=number))
-    today = progress.business_today()
-    tasks = service.ready_tasks(app)
-    current, done = progress.diagram_state(app)
-    refusal_basis = None
-    if app.refusal_reason:
-        refusal = app.audit.where(AuditEntry.action == "refused").first()
-        refusal_basis = (refusal.detail or {}).get("legal_basis") if refusal else None
     return render_template(
-        "portal/case.html", case=app, tasks=tasks, lanes=LANE_LABELS, timeline=_timeline(app),
-        deadline=progress.deadline(app, today), materials=materials.materials_of(app),
-        commitments=materials.commitments_of(app), opinions=service.opinions(app), current=current, done=done,
-        paths=PATHS, supplement_due=service.supplement_deadline(app), today=today,
-        refusal_basis=refusal_basis, repair=service.repair_matter() if app.status == "refused" else None,
+        "portal/case.html", **file.fields(), lanes=LANE_LABELS, paths=PATHS,
         decision_number=documents.decision_number(app) if app.status == APPROVED else None,
         final=app.status in FINAL, working_days=working_days_between, local_time=progress.local_time)
 
