@@ -94,6 +94,7 @@ class UnitOfWork:
         self.actor = actor if isinstance(actor, Actor) else Actor("staff", str(actor))
         self.purpose = purpose
         self.moment = moment
+        self._stamp = moment.astimezone(_dt.timezone.utc).replace(tzinfo=None)   # stored form of `moment`
         self._audit: list[dict] = []
         self._events: list[dict] = []
         self._watched: dict[int, tuple] = {}      # subject id → (subject, tier before)
@@ -117,7 +118,7 @@ class UnitOfWork:
         self._audit.append({"application": getattr(application, "id", application),
                             "subject": getattr(subject, "id", subject), "actor": str(self.actor if by is None else by),
                             "action": action, "from_status": from_status, "to_status": to_status,
-                            "tier_code": tier_code, "detail": detail, "at": clock.utc_naive()})
+                            "tier_code": tier_code, "detail": detail, "at": self._stamp})
 
     def emit(self, name: str, subject_code: str | None = None, case_number: str | None = None, **payload) -> None:
         """A domain event: into the outbox with the unit, to subscribers after commit."""
@@ -153,8 +154,8 @@ class UnitOfWork:
             _inserts(AuditEntry).execute(self._audit)
             self._audit.clear()
         if self._events:
-            actor, at = str(self.actor), clock.utc_naive()
-            rows = [{"name": e["name"], "payload": json.dumps(e["payload"], ensure_ascii=False, default=str),
+            actor, at = str(self.actor), self._stamp
+            rows = [{"name": e["name"], "payload": _payload(e["payload"]),
                      "actor": actor, "subject_code": e["subject_code"], "case_number": e["case_number"],
                      "created_at": at, "attempts": 0} for e in self._events]
             _inserts(DomainEvent).execute(rows)
@@ -173,6 +174,7 @@ _INSERTED = {"audit_entry": ["application", "subject", "actor", "action", "from_
                               "detail", "at"],
              "domain_event": ["name", "payload", "actor", "subject_code", "case_number", "created_at", "attempts"]}
 _prepared: dict = {}
+_payload = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 def _inserts(model) -> PreparedInsert:
