@@ -51,8 +51,9 @@ def today() -> _dt.date:
 
 
 def utc_naive() -> _dt.datetime:
-    """Now as naive UTC, the form timestamps are stored in."""
-    return now().astimezone(_dt.timezone.utc).replace(tzinfo=None)
+    """Now as naive UTC, the form timestamps are stored in (the same instant as `now()`; no zone
+    needed to get there)."""
+    return (_frozen.get() or _dt.datetime.now(_dt.timezone.utc)).astimezone(_dt.timezone.utc).replace(tzinfo=None)
 
 
 def local(stored: _dt.datetime | None) -> _dt.datetime | None:

@@ -197,6 +197,8 @@ def outcome(workflow) -> tuple[str, str | None, str | None, bool]:
 
 
 def _due(workflow) -> _dt.datetime | None:
+    if workflow.completed:
+        return None  # an ended workflow waits on no timer
     times = runtime.timer_due_times(workflow)
     return times[0].astimezone(_dt.timezone.utc).replace(tzinfo=None) if times else None
 
