@@ -26,9 +26,10 @@ from admin.auth import ALL_STAFF, CATALOG_ADMIN, SUPERVISOR, SYSADMIN, RoleAcces
 from admin.filters import FreshOptions, data_options, departments
 from admin.views import SafeExport
 from plugin.applications import progress, service
-from plugin.applications.materials import commitments_of, materials_of
+from plugin.applications.casefile import case_file
 from plugin.applications.models import STATUSES, Application, AuditEntry
 from plugin.applications.statistics import due_soon_clause, overdue_clause
+from plugin.applications.vocabulary import PATHS, action_label
 from plugin.catalog.models import Matter
 from plugin.credit.models import Subject
 from plugin.credit.tiers import active_scheme_info, schemes
@@ -42,18 +43,6 @@ FIELD_PREFIX = "f-"
 CASE_NUMBER = re.compile(r"XYP\d{8}[0-9A-F]{8}")
 SUBJECT_CODE = re.compile(r"[0-9A-Z]{18}")
 
-ACTIONS = {
-    "submitted": _l("提交申请"), "accepted": _l("受理"), "refused": _l("不予受理"),
-    "process_started": _l("启动流程"), "task_completed": _l("办理任务"), "timer_fired": _l("期限届满"),
-    "breach": _l("违约撤销"), "staff.login": _l("工作人员登录"), "staff.login_failed": _l("工作人员登录失败"),
-    "staff.logout": _l("工作人员退出"), "task_claimed": _l("认领任务"), "task_released": _l("释放任务"),
-    "revoked": _l("撤销许可"), "dishonesty_recorded": _l("记录失信"), "tier_changed": _l("信用等级变动"),
-    "verification_opened": _l("开启告知承诺核查"), "verification_passed": _l("告知承诺核查合格"),
-    "verification_failed": _l("告知承诺核查不合格"), "inspection_drawn": _l("抽中双随机抽查"),
-    "inspection_passed": _l("双随机抽查合格"), "inspection_failed": _l("双随机抽查不合格"),
-    "records_repaired": _l("失信记录已修复"), "draft_created": _l("创建申请草稿"), "draft_discarded": _l("删除申请草稿"),
-    "inspection.preview": _l("预览双随机抽取"), "inspection.draw": _l("双随机抽取"),
-}
 DETAIL_KEYS = {
     "task": _l("任务"), "element": _l("流程元素"), "values": _l("提交内容"), "reason": _l("理由"),
     "legal_basis": _l("依据"), "negative_list_entry": _l("负面清单条目"), "promised_days": _l("承诺时限（工作日）"),
@@ -110,10 +99,6 @@ def describe_actor(actor: str | None) -> str:
     role = role.rstrip(")")
     text = f"{ACTOR_KINDS[kind]} {ident}" if kind != "system" else str(ACTOR_KINDS[kind])
     return f"{text}（{LANES.get(role, role)}）" if role else text
-
-
-def action_label(action: str) -> str:
-    return str(ACTIONS.get(action, action))
 
 
 def status_label(status: str | None) -> str:
@@ -311,14 +296,14 @@ class ApplicationView(_JoinedView):
         "number": _number_link, "matter": _matter, "subject": _applicant,
         "tier_code": lambda v, c, m, n: tier_badge(m.tier_code),
         "status": lambda v, c, m, n: status_label(m.status),
-        "path": lambda v, c, m, n: str(progress.PATHS.get(m.path, m.path or "")),
+        "path": lambda v, c, m, n: str(PATHS.get(m.path, m.path or "")),
         "submitted_at": lambda v, c, m, n: fmt_time(m.submitted_at),
         "overdue": _flag,
     }
     column_filters = (
         Equals(Application.status, _l("状态"), options=[(k, _l(v)) for k, v in STATUSES.items()]),
         Equals(Application.tier_code, _l("信用等级"), options=data_options(_tier_options)),
-        Equals(Application.path, _l("办理路径"), options=list(progress.PATHS.items())),
+        Equals(Application.path, _l("办理路径"), options=list(PATHS.items())),
         Flag(Application.due_date, _l("已超期"), overdue_clause, "overdue"),
         Flag(Application.due_date, _l("即将到期（2个工作日内）"), lambda today: due_soon_clause(today), "due_soon"),
         Equals(Matter.code, _l("事项编码")),
@@ -451,47 +436,17 @@ class ApplicationView(_JoinedView):
 
     def _render_case(self, app: Application, form_state: dict | None = None, alert: str | None = None,
                      status: int = 200, conflict: bool = False):
-        app = service.get(app.number)  # fresh, after whatever happened
+        from admin.workbench import lanes_of, who
         user = current_staff()
-        today = _today()
-        current, done = progress.diagram_state(app)
-        tasks = service.ready_tasks(app)
-        human_tasks = progress.human_tasks(app)
-        claims = {t.task_id: t for t in human_tasks}
-        for task in tasks:
-            task["lane_label"] = LANES.get(task["lane"], task["lane"])
-            task["mine"] = task["lane"] in STAFF_LANES and (user.role == task["lane"] or user.role == SYSADMIN)
-            row = claims.get(task["id"])
-            task["claimed_by"] = row.claimed_by if row is not None else None
-            task["claimed_at"] = fmt_time(row.claimed_at) if row is not None and row.claimed_at else ""
-            task["claimed_by_other"] = bool(task["claimed_by"]) and task["claimed_by"] != user.username
-        from admin.workbench import staff_names, who
-        from plugin.credit.models import DishonestyRecord, TierChange
-        from plugin.supervision.models import SupervisionItem
-        items = list(SupervisionItem.select().where(SupervisionItem.application == app.id).order_by(SupervisionItem.id))
-        names = staff_names([t.claimed_by for t in human_tasks] + [i.assignee for i in items])
-        timeline = [dict(row, at=fmt_time(_dt.datetime.fromisoformat(row["at"])), action_label=action_label(row["action"]),
-                         actor_label=describe_actor(row["actor"]), from_label=status_label(row["from"]),
-                         to_label=status_label(row["to"]), items=detail_items(row["detail"]))
-                    for row in service.timeline(app)]
-        names_of = {t.element_id: t.name for t in human_tasks}
-        snapshot = app.tier_snapshot or {}
-        scheme = next((s for s in schemes().values() if s.code == snapshot.get("scheme")), None)
+        file = case_file(app.number, service.Actor.staff(user.username, user.role), works=lanes_of(user.role))
         body = self.render(
-            "xinyipi/cases/case.html", case=app, today=today, deadline=progress.deadline(app, today),
-            snapshot=snapshot, scheme_name=scheme.name if scheme else snapshot.get("scheme", ""),
-            tier=tier_of(app.tier_code), tasks=tasks, human_tasks=human_tasks,
-            timeline=timeline, materials=materials_of(app), commitments=commitments_of(app),
-            current=current, done=done, current_names=[names_of.get(i, i) for i in current], xml_url=url_for(".process_xml", number=app.number) if app.state is not None else None,
+            "xinyipi/cases/case.html", **file.fields(),
+            xml_url=url_for(".process_xml", number=app.number) if file.case.state is not None else None,
             diagram_available=_diagram_available(), form_state=form_state or {}, alert=alert, conflict=conflict,
-            field_prefix=FIELD_PREFIX, paths=progress.PATHS, lanes=LANES, task_states=TASK_STATES,
+            field_prefix=FIELD_PREFIX, paths=PATHS, lanes=LANES, task_states=TASK_STATES,
             status_label=status_label, fmt_time=fmt_time, tier_badge=tier_badge, plain=_plain,
-            describe_actor=describe_actor, me=user, who=lambda u: who(u, names), supervision_items=items,
-            breach_records=list(DishonestyRecord.select().where(DishonestyRecord.case_number == app.number)
-                                .order_by(DishonestyRecord.id)) if app.revoked_at else [],
-            tier_changes=list(TierChange.select().where(TierChange.case_number == app.number)
-                              .order_by(TierChange.id)) if app.revoked_at else [],
-        )
+            action_label=action_label, detail_items=detail_items, describe_actor=describe_actor, me=user,
+            who=lambda u: who(u, file.staff_names))
         return Response(body, status=status)
 
 

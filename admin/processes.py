@@ -28,6 +28,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from admin.auth import ALL_STAFF, PROCESS_DESIGNER, RoleAccess, current_staff, forbidden, require_roles
 from admin.views import XinYiPiModelView
 from plugin.applications.models import Application
+from plugin.applications.vocabulary import PATHS
 from plugin.catalog.models import Matter
 from plugin.credit.models import Tier, TierScheme
 from plugin import assets
@@ -44,8 +45,6 @@ CATEGORY = _l("流程")
 READERS = ALL_STAFF
 DESIGNERS = frozenset({PROCESS_DESIGNER})
 VIEWER_TEMPLATE = "xinyipi/diagram.html"
-PATH_LABELS = {"instant": _l("秒批"), "tolerance": _l("容缺受理"), "commitment": _l("告知承诺"),
-               "standard": _l("标准审批"), "repair": _l("信用修复")}
 DECISION_LABELS = {"approved": _l("准予"), "rejected": _l("不予"), "returned": _l("退回补正")}
 DIFF_LABELS = {"type": _l("类型"), "name": _l("名称"), "lane": _l("泳道"), "incoming": _l("来自"),
                "outgoing": _l("去往"), "source": _l("起点"), "target": _l("终点"), "condition": _l("条件"),
@@ -65,7 +64,7 @@ DESIGNER_JSON = ("/designer/save", "/designer/import")
 def path_label(path: str | None) -> str:
     if not path:
         return "—"
-    label = PATH_LABELS.get(path)
+    label = PATHS.get(path)
     return f"{label}（{path}）" if label else path
 
 
@@ -371,7 +370,7 @@ class ProcessesView(RoleAccess, BaseView):
             "xinyipi/processes/designer.html", built=True, draft=draft, report=report,
             source_url=source_url, source_label=source_label, filename=filename,
             revision=draft.revision if draft is not None else "", matters=self._matters(),
-            path_labels={k: str(v) for k, v in PATH_LABELS.items()},
+            path_labels={k: str(v) for k, v in PATHS.items()},
             decision_labels_json={k: str(v) for k, v in DECISION_LABELS.items()},
             limit_bytes=MAX_XML_BYTES)
 

@@ -19,9 +19,10 @@ import datetime as _dt
 from flask import Response, current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 
-from admin.auth import SUPERVISOR, SYSADMIN, RoleAccess, current_staff, forbidden
+from admin.auth import APPROVER, REVIEWER, SUPERVISOR, SYSADMIN, RoleAccess, current_staff, forbidden
 from plugin.accounts import StaffUser
 from plugin.applications import service
+from plugin.applications.casefile import staff_names
 from plugin.applications.models import FINAL, REVOKED, Application, HumanTask
 from plugin.applications.progress import business_today, local_time
 from plugin.applications.statistics import due_soon_clause, overdue_clause
@@ -55,14 +56,6 @@ def days_left(today: _dt.date, due: _dt.date | None) -> int | None:
     if due >= today:
         return working_days_between(today, due)
     return -max(1, working_days_between(due, today))
-
-
-def staff_names(usernames) -> dict[str, str]:
-    names = {u for u in usernames if u}
-    if not names:
-        return {}
-    return {u: n for u, n in StaffUser.select(StaffUser.username, StaffUser.name)
-            .where(StaffUser.username.in_(sorted(names))).tuples()}
 
 
 def who(username: str | None, names: dict[str, str]) -> str:

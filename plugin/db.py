@@ -348,6 +348,7 @@ class PreparedInsert:
     def __init__(self, model, field_names: list[str]):
         self.model = model
         self.fields = [model._meta.fields[name] for name in field_names]
+        self._converters = [(f.name, f.db_value) for f in self.fields]
         self._sql: dict[tuple, str] = {}
 
     def _statement(self, db, rows: int) -> str:
@@ -367,12 +368,13 @@ class PreparedInsert:
         """Insert `rows` (dicts keyed by field name); return their ids in order."""
         db = database.obj
         params = []
+        append, model = params.append, peewee.Model
         for row in rows:
-            for field in self.fields:
-                value = row.get(field.name)
-                if isinstance(value, peewee.Model):
+            for name, db_value in self._converters:
+                value = row.get(name)
+                if isinstance(value, model):
                     value = value.get_id()
-                params.append(field.db_value(value))
+                append(db_value(value))
         cursor = db.execute_sql(self._statement(db, len(rows)), params)
         if isinstance(db, peewee.PostgresqlDatabase):
             return [r[0] for r in cursor.fetchall()]

@@ -35,12 +35,13 @@ import contextlib
 import contextvars
 import dataclasses
 import datetime as _dt
+import json
 import logging
 
 import peewee as pw
 
 from plugin import clock
-from plugin.db import BaseModel, database, write_transaction
+from plugin.db import BaseModel, PreparedInsert, database, write_transaction
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ class UnitOfWork:
         self.actor = actor if isinstance(actor, Actor) else Actor("staff", str(actor))
         self.purpose = purpose
         self.moment = moment
+        self._stamp = moment.astimezone(_dt.timezone.utc).replace(tzinfo=None)   # stored form of `moment`
         self._audit: list[dict] = []
         self._events: list[dict] = []
         self._watched: dict[int, _Watch] = {}     # subject id → its tier before, and why it may move
@@ -140,12 +142,14 @@ class UnitOfWork:
 
     # -- what the unit writes ----------------------------------------------------------------
     def audit(self, action: str, application=None, subject=None, from_status: str | None = None,
-              to_status: str | None = None, tier_code: str | None = None, **detail) -> None:
-        """An audit row, written with the unit."""
+              to_status: str | None = None, tier_code: str | None = None, *, by: "Actor | str | None" = None,
+              **detail) -> None:
+        """An audit row, written with the unit. `by` names who acted when it is not the unit's actor
+        (the system accepting the case an applicant submitted, in the applicant's unit)."""
         self._audit.append({"application": getattr(application, "id", application),
-                            "subject": getattr(subject, "id", subject), "actor": str(self.actor),
+                            "subject": getattr(subject, "id", subject), "actor": str(self.actor if by is None else by),
                             "action": action, "from_status": from_status, "to_status": to_status,
-                            "tier_code": tier_code, "detail": detail, "at": clock.utc_naive()})
+                            "tier_code": tier_code, "detail": detail, "at": self._stamp})
 
     def emit(self, name: str, subject_code: str | None = None, case_number: str | None = None, **payload) -> None:
         """A domain event: into the outbox with the unit, to subscribers after commit."""
@@ -213,7 +217,7 @@ class UnitOfWork:
         if len(rows) <= 10:
             changes = [TierChange.create(**row) for row in rows]
         else:   # an import's batch: many rows, one prepared statement (peewee's SQL building would dominate)
-            _bulk_insert(_tier_change_insert(), rows)
+            _bulk_insert(_inserts(TierChange), rows)
             changes = []
         self.tier_changes.extend(changes)
         self.tier_change_count += len(rows)
@@ -224,15 +228,14 @@ class UnitOfWork:
         if self._watched:
             self._record_tier_changes(list(self._watched))
         if self._audit:
-            AuditEntry.insert_many(self._audit).execute()
+            _bulk_insert(_inserts(AuditEntry), self._audit)
             self._audit.clear()
         if self._events:
-            import json
-            at, actor = clock.utc_naive(), str(self.actor)[:100]
-            rows = [{"name": e["name"], "payload": json.dumps(e["payload"], ensure_ascii=False, default=str),
+            actor, at = str(self.actor)[:100], self._stamp
+            rows = [{"name": e["name"], "payload": _payload(e["payload"]),
                      "actor": actor, "subject_code": e["subject_code"], "case_number": e["case_number"],
                      "created_at": at, "attempts": 0} for e in self._events]
-            _bulk_insert(_event_insert(), rows)
+            _bulk_insert(_inserts(DomainEvent), rows)
 
     def _announce(self) -> None:
         for event in self._events:
@@ -244,33 +247,28 @@ class UnitOfWork:
         self._events.clear()
 
 
-_prepared: dict[str, object] = {}
+_INSERTED = {"audit_entry": ["application", "subject", "actor", "action", "from_status", "to_status", "tier_code",
+                              "detail", "at"],
+             "domain_event": ["name", "payload", "actor", "subject_code", "case_number", "created_at", "attempts"],
+             "tier_change": ["subject", "scheme", "from_code", "to_code", "from_blacklisted", "to_blacklisted",
+                             "cause", "reason", "case_number", "actor", "at"]}
+_prepared: dict = {}
+_payload = json.JSONEncoder(ensure_ascii=False, default=str).encode
 _BULK = 500
 
 
-def _tier_change_insert():
-    found = _prepared.get("tier_change")
+def _inserts(model) -> PreparedInsert:
+    """The unit's rows of `model` go in as multi-row INSERTs whose SQL is built once (per database
+    kind and row count), not by peewee on every unit: an instant approval is on the hot path, and an
+    import's batch writes many rows."""
+    found = _prepared.get(model)
     if found is None:
-        from plugin.credit.models import TierChange
-        from plugin.db import PreparedInsert
-        found = _prepared["tier_change"] = PreparedInsert(TierChange, [
-            "subject", "scheme", "from_code", "to_code", "from_blacklisted", "to_blacklisted", "cause", "reason",
-            "case_number", "actor", "at"])
+        found = _prepared[model] = PreparedInsert(model, _INSERTED[model._meta.table_name])
     return found
 
 
-def _event_insert():
-    found = _prepared.get("event")
-    if found is None:
-        from plugin.db import PreparedInsert
-        found = _prepared["event"] = PreparedInsert(DomainEvent, [
-            "name", "payload", "actor", "subject_code", "case_number", "created_at", "attempts"])
-    return found
-
-
-def _bulk_insert(statement, rows: list[dict]) -> None:
-    """Insert `rows` with a prepared multi-row INSERT, in chunks of one size (so the statement is
-    built once per database) and one remainder."""
+def _bulk_insert(statement: PreparedInsert, rows: list[dict]) -> None:
+    """Insert `rows` in chunks of one size (so each statement is built once) and one remainder."""
     for start in range(0, len(rows), _BULK):
         statement.execute(rows[start:start + _BULK])
 

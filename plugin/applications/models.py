@@ -19,9 +19,12 @@ STATUSES = {
 FINAL = frozenset({REFUSED, REJECTED, RETURNED, CLOSED, REVOKED})
 
 
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode   # = json.dumps(…), built once
+
+
 class JSONField(pw.TextField):
     def db_value(self, value):
-        return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return None if value is None else _encode(value)
 
     def python_value(self, value):
         return None if value is None else json.loads(value)

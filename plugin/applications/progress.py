@@ -9,18 +9,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 
-
 from plugin import clock
-from plugin.applications import service
+from plugin.applications import lifecycle, vocabulary
 from plugin.applications.models import ACCEPTED, IN_REVIEW, SUBMITTED, Application, HumanTask
 from plugin.calendar import working_days_between
 from plugin.engine import runtime
 from plugin.engine.models import ProcessDefinition
-from plugin.i18n import _l
 
-#: The handling paths a diagram sets in `path` (bpmn/README.md §2.3).
-PATHS = {"instant": _l("秒批"), "tolerance": _l("容缺受理"), "commitment": _l("告知承诺"),
-         "standard": _l("标准审批"), "repair": _l("信用修复")}
+#: The handling paths' labels are defined in `plugin.applications.vocabulary`; the name stays here
+#: for the importers that still read it from `progress` (plugin.credit.archive).
+PATHS = vocabulary.PATHS
 
 #: Statuses of a case still waiting for its decision: the promised deadline runs only for these.
 AWAITING_DECISION = (SUBMITTED, ACCEPTED, IN_REVIEW)
@@ -37,7 +35,7 @@ def local_time(moment: _dt.datetime | None) -> _dt.datetime | None:
 def _workflow(app: Application):
     if app.state is None or app.process_id is None:
         return None
-    return service.load_workflow(app)
+    return lifecycle.load_workflow(app)
 
 
 def _current(workflow) -> list[str]:

@@ -2,7 +2,6 @@
 another applicant's case, its files, PDFs and diagram are 404, never 403."""
 from __future__ import annotations
 
-import datetime as _dt
 import os
 from functools import wraps
 
@@ -13,8 +12,10 @@ from peewee import DataError
 
 from plugin.applications import materials, progress, service
 from plugin.applications.models import APPROVED, DRAFT, FINAL, STATUSES, AuditEntry
+from plugin.applications.vocabulary import PATH_DESCRIPTIONS, PATHS
 from plugin.calendar import working_days_between
 from plugin.catalog import requirements as req
+from plugin.catalog.facts import matter_facts
 from plugin.credit.models import Subject
 from plugin.engine.forms import FormErrors
 from plugin.headers import diagram_response
@@ -31,18 +32,6 @@ from plugin.urls import is_out_of_range, safe_next
 BINDING_KEY = "xinyipi_binding"            # the token of the requester's binding request
 BINDING_NEXT = "xinyipi_binding_next"      # where to go once it is bound
 UPLOAD_ENDPOINTS = frozenset({"xinyipi_portal.draft", "xinyipi_portal.task"})
-ACTIONS = {
-    "draft_created": _l("创建申请草稿"), "submitted": _l("提交申请"), "accepted": _l("信用核查通过，受理"),
-    "refused": _l("不予受理"), "process_started": _l("进入办理流程"),
-    "timer_fired": _l("期限届满"), "breach": _l("容缺材料逾期未补正，构成违约"),
-    "revoked": _l("撤销许可"), "dishonesty_recorded": _l("记入失信记录"), "tier_changed": _l("信用等级变动"),
-    "verification_opened": _l("开始告知承诺核查"), "verification_passed": _l("告知承诺核查合格"),
-    "verification_failed": _l("告知承诺核查不合格"), "inspection_drawn": _l("被抽中双随机抽查"),
-    "inspection_passed": _l("双随机抽查合格"), "inspection_failed": _l("双随机抽查不合格"),
-    "records_repaired": _l("失信记录已修复"),
-}
-#: Staff-internal steps the applicant's timeline leaves out (who holds a task is not their concern).
-INTERNAL_ACTIONS = frozenset({"task_claimed", "task_released"})
 GROUP_ORDER = (req.UPLOAD, req.OPTIONAL_UPLOAD, req.DEFER, req.COMMITMENT, req.ELICENCE, req.WAIVED)
 
 
@@ -342,7 +331,7 @@ def matter(code):
     groups = guide.grouped()
     return render_template("portal/matter.html", guide=guide, groups=[(k, groups[k]) for k in GROUP_ORDER if k in groups],
                            repair=service.repair_matter(), labels=req.DISPOSITION_LABELS, lanes=LANES,
-                           paths=progress.PATHS)
+                           paths=PATHS)
 
 
 @portal.post("/matters/<code>/apply")
@@ -379,7 +368,7 @@ def _own(number: str):
 @login_required
 def cases():
     rows = service.cases_of(current_applicant().code)
-    return render_template("portal/cases.html", cases=rows, statuses=STATUSES, paths=progress.PATHS,
+    return render_template("portal/cases.html", cases=rows, statuses=STATUSES, paths=PATHS,
                            today=progress.business_today(), local_time=progress.local_time)
 
 
@@ -473,7 +462,7 @@ def draft(number):
                            field_errors=field_errors, material_errors=material_errors, alert=alert,
                            dispositions=dispositions, files=files, guide_path=_expected_path_label(app),
                            unverified=_unverified_path(app),
-                           supplement_days=service.matter_facts(app.matter.code).supplement_days,
+                           supplement_days=matter_facts(app.matter.code).supplement_days,
                            max_mb=current_app.config["XINYIPI_MAX_UPLOAD_MB"]), status
 
 
@@ -485,7 +474,7 @@ def _unverified_path(app) -> bool:
 
 def _expected_path_label(app):
     from plugin.engine.paths import expected_path
-    return progress.PATHS.get(expected_path(app.matter, app.tier_code))
+    return PATHS.get(expected_path(app.matter, app.tier_code))
 
 
 @portal.post("/cases/<number>/discard")
@@ -501,45 +490,6 @@ def discard(number):
     return redirect(url_for(".cases"))
 
 
-def _timeline(app) -> list[dict]:
-    rows = []
-    for row in service.timeline(app):
-        if row["action"] in INTERNAL_ACTIONS:
-            continue
-        actor = row["actor"]
-        if actor.startswith("applicant:"):
-            who = _("申请人")
-        elif actor.startswith("staff:"):
-            role = actor.rsplit("(", 1)[-1].rstrip(")") if "(" in actor else ""
-            who = _(ROLES.get(role, "工作人员"))
-        else:
-            who = _("系统")
-        detail = row["detail"] or {}
-        if row["action"] == "task_completed":
-            text = _("完成“%(task)s”", task=detail.get("task", ""))
-        elif row["action"] == "tier_changed":
-            text = _("信用等级由“%(a)s”变为“%(b)s”", a=_tier_label(detail.get("from_tier")),
-                     b=_tier_label(detail.get("to_tier")))
-        else:
-            text = str(ACTIONS.get(row["action"], row["action"]))
-        values = detail.get("values") or {}
-        note = detail.get("reason") or (values.get("opinion") if actor.startswith("staff:") else None)
-        if row["action"].endswith(("_passed", "_failed")) and row["action"].startswith(("verification", "inspection")):
-            note = detail.get("note")
-        rows.append({"at": progress.local_time(_dt.datetime.fromisoformat(row["at"])), "who": who, "text": text,
-                     "to": STATUSES.get(row["to"]) if row["to"] else None, "note": note})
-    return rows
-
-
-def _tier_label(code: str | None) -> str:
-    from plugin.credit.tiers import active_scheme_info
-    try:
-        tier = active_scheme_info().tier(code) if code else None
-    except RuntimeError:
-        tier = None
-    return tier.label if tier is not None else (code or "")
-
-
 def _repairable_records(app) -> list:
     """The applicant's own dishonesty records not yet repaired, for a credit-repair form."""
     from plugin.credit.models import DishonestyRecord
@@ -551,22 +501,15 @@ def _repairable_records(app) -> list:
 @portal.get("/cases/<number>")
 @login_required
 def case(number):
-    app = _own(number)
+    try:
+        file = service.case_file(number, _actor())
+    except service.NotFound:
+        abort(404)
+    app = file.case
     if app.status == DRAFT:
         return redirect(url_for(".draft", number=number))
-    today = progress.business_today()
-    tasks = service.ready_tasks(app)
-    current, done = progress.diagram_state(app)
-    refusal_basis = None
-    if app.refusal_reason:
-        refusal = app.audit.where(AuditEntry.action == "refused").first()
-        refusal_basis = (refusal.detail or {}).get("legal_basis") if refusal else None
     return render_template(
-        "portal/case.html", case=app, tasks=tasks, lanes=LANES, timeline=_timeline(app),
-        deadline=progress.deadline(app, today), materials=materials.materials_of(app),
-        commitments=materials.commitments_of(app), opinions=service.opinions(app), current=current, done=done,
-        paths=progress.PATHS, supplement_due=service.supplement_deadline(app), today=today,
-        refusal_basis=refusal_basis, repair=service.repair_matter() if app.status == "refused" else None,
+        "portal/case.html", **file.fields(), lanes=LANES, paths=PATHS,
         decision_number=documents.decision_number(app) if app.status == APPROVED else None,
         final=app.status in FINAL, working_days=working_days_between, local_time=progress.local_time)
 
@@ -673,7 +616,7 @@ def decision_pdf(number):
         abort(404)
     decided = [o for o in service.opinions(app) if o["role"] == "approver"]
     return _pdf(documents.decision_pdf(app, opinion=decided[-1]["opinion"] if decided else None,
-                                       path_label=service.PATH_LABELS.get(app.path or "")),
+                                       path_label=PATH_DESCRIPTIONS.get(app.path or "")),
                 f"准予许可决定书-{app.number}.pdf")
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from helpers import actor_for, demo_code, matter_with, values_for
 from plugin import db as dbmod
+from plugin import work
 from plugin.applications import service
 from plugin.applications.models import Application, AuditEntry, HumanTask
 from plugin.engine.forms import FormErrors
@@ -76,7 +77,7 @@ def test_two_workers_completing_the_same_task_one_wins(seeded, database_url):
     start_version = app.version
     barrier = threading.Barrier(2)
     outcomes: list = []
-    original_transaction = service.write_transaction
+    original_transaction = work.write_transaction  # the unit of work opens the case's transaction
 
     def racing_transaction():
         barrier.wait(timeout=10)  # both have loaded the case and run the task before either writes
@@ -93,7 +94,7 @@ def test_two_workers_completing_the_same_task_one_wins(seeded, database_url):
             if not dbmod.database.is_closed():
                 dbmod.database.close()
 
-    service.write_transaction = racing_transaction
+    work.write_transaction = racing_transaction
     try:
         threads = [threading.Thread(target=worker, args=(f"意见{i}",)) for i in range(2)]
         for t in threads:
@@ -101,7 +102,7 @@ def test_two_workers_completing_the_same_task_one_wins(seeded, database_url):
         for t in threads:
             t.join(30)
     finally:
-        service.write_transaction = original_transaction
+        work.write_transaction = original_transaction
     kinds = sorted(k for k, _ in outcomes)
     assert kinds == ["conflict", "ok"], outcomes
     winner = next(o for k, o in outcomes if k == "ok")
