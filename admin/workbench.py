@@ -19,8 +19,7 @@ import datetime as _dt
 from flask import Response, current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 
-from admin.auth import APPROVER, REVIEWER, SUPERVISOR, SYSADMIN, RoleAccess, current_staff, forbidden
-from plugin.accounts import StaffUser
+from admin.auth import SUPERVISOR, SYSADMIN, RoleAccess, current_staff, forbidden
 from plugin.applications import service
 from plugin.applications.casefile import staff_names
 from plugin.applications.models import FINAL, REVOKED, Application, HumanTask

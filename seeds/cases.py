@@ -12,7 +12,6 @@ deployments start without them.
 """
 from __future__ import annotations
 
-import datetime as _dt
 
 from plugin import clock
 from plugin.applications import materials, service

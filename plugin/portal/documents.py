@@ -4,7 +4,6 @@ Chinese text uses reportlab's built-in CID font STSong-Light (no font files need
 """
 from __future__ import annotations
 
-import datetime as _dt
 import io
 from xml.sax.saxutils import escape
 

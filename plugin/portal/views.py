@@ -19,14 +19,14 @@ from plugin.catalog.facts import matter_facts
 from plugin.credit.models import Subject
 from plugin.engine.forms import FormErrors
 from plugin.headers import diagram_response
-from plugin.i18n import _, _l
+from plugin.i18n import _
 from plugin.identity import accounts as account_ops
 from plugin.identity import binding, ratelimit
 from plugin.identity.login import APPLICANT, SignedIn
 from plugin.identity.login import current as signed_in
 from plugin.identity.login import manager as login_manager   # (`login` is the sign-in view below)
 from plugin.portal import documents, identity, portal
-from plugin.roles import LANES, ROLES
+from plugin.roles import LANES
 from plugin.urls import is_out_of_range, safe_next
 
 BINDING_KEY = "xinyipi_binding"            # the token of the requester's binding request
