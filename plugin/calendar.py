@@ -426,12 +426,10 @@ def save_day(actor, values: dict, day_id: int | None = None) -> CalendarDay:
     """Set a day (`day_id` None) or correct one."""
     from plugin.db import assign
     from plugin.i18n import _
-    from plugin.work import Refused, unit_of_work
+    from plugin.work import row_to_edit, unit_of_work
     with unit_of_work(actor, "calendar") as unit:
         created = day_id is None
-        row = CalendarDay() if created else CalendarDay.get_or_none(CalendarDay.id == day_id)
-        if row is None:
-            raise Refused(_("所选日期不存在（可能已被删除）。"))
+        row = row_to_edit(CalendarDay, day_id, _("所选日期不存在（可能已被删除）。"))
         assign(row, values, DAY_FIELDS)
         row.updated_at = _now()
         row.save(force_insert=created)
@@ -445,11 +443,9 @@ def save_day(actor, values: dict, day_id: int | None = None) -> CalendarDay:
 def delete_day(actor, day_id: int) -> None:
     """Remove a day's override: the package (or Monday–Friday) decides that day again."""
     from plugin.i18n import _
-    from plugin.work import Refused, unit_of_work
+    from plugin.work import row_to_edit, unit_of_work
     with unit_of_work(actor, "calendar") as unit:
-        row = CalendarDay.get_or_none(CalendarDay.id == day_id)
-        if row is None:
-            raise Refused(_("所选日期不存在（可能已被删除）。"))
+        row = row_to_edit(CalendarDay, day_id, _("所选日期不存在（可能已被删除）。"))
         unit.audit("calendar_day.delete", table="calendar_day", id=row.id, label=str(row)[:200], removed={})
         unit.emit("calendar.changed", change="deleted", day=row.day)
         row.delete_instance()

@@ -92,6 +92,17 @@ class Refused(ValueError):
     """A service refused the write, for a reason a person can read; nothing was written."""
 
 
+def row_to_edit(model, row_id: int | None, missing: str):
+    """The row of `model` a service is asked to change (a new one when `row_id` is None), or
+    Refused(`missing`) when it is gone: the row was deleted since the page was opened."""
+    if row_id is None:
+        return model()
+    found = model.get_or_none(model._meta.primary_key == row_id)
+    if found is None:
+        raise Refused(missing)
+    return found
+
+
 class InUse(Refused):
     """A row cannot be deleted while other rows refer to it. `uses` is [(table name, count)],
     for the caller to name in its own words (see `plugin.db.references`)."""

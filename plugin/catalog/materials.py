@@ -6,7 +6,7 @@ from __future__ import annotations
 from plugin.catalog.models import Material
 from plugin.db import ReferenceCache, assign, delete_with_owned, references
 from plugin.events import CREATED, DELETED, UPDATED
-from plugin.work import InUse, Refused, unit_of_work
+from plugin.work import InUse, row_to_edit, unit_of_work
 
 FIELDS = ("code", "name", "type", "form", "source", "elicence_type", "description")
 
@@ -20,9 +20,7 @@ def save(actor, values: dict, material_id: int | None = None) -> Material:
     from plugin.i18n import _
     with unit_of_work(actor, "material") as unit:
         created = material_id is None
-        material = Material() if created else Material.get_or_none(Material.id == material_id)
-        if material is None:
-            raise Refused(_("所选材料不存在（可能已被删除）。"))
+        material = row_to_edit(Material, material_id, _("所选材料不存在（可能已被删除）。"))
         assign(material, values, FIELDS)
         material.save(force_insert=created)
         _audit(unit, f"material.{'create' if created else 'update'}", material)
@@ -35,9 +33,7 @@ def delete(actor, material_id: int) -> None:
     """Delete a material no matter asks for (InUse otherwise)."""
     from plugin.i18n import _
     with unit_of_work(actor, "material") as unit:
-        material = Material.get_or_none(Material.id == material_id)
-        if material is None:
-            raise Refused(_("所选材料不存在（可能已被删除）。"))
+        material = row_to_edit(Material, material_id, _("所选材料不存在（可能已被删除）。"))
         uses = references(material)
         if uses:
             raise InUse(str(material), uses)

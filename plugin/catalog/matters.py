@@ -9,7 +9,7 @@ from __future__ import annotations
 from plugin.catalog.models import MaterialRequirement, Matter, MatterTierLimit
 from plugin.db import ReferenceCache, RowEdit, assign, delete_with_owned, now, references, save_owned_rows
 from plugin.events import CREATED, DELETED, UPDATED
-from plugin.work import InUse, Refused, unit_of_work
+from plugin.work import InUse, Refused, row_to_edit, unit_of_work
 
 FIELDS = ("code", "name", "department", "kind", "legal_days", "promised_days", "major_project", "status",
           "conditions", "legal_basis", "fee")
@@ -32,9 +32,7 @@ def save(actor, values: dict, matter_id: int | None = None, requirements: list[R
     from plugin.i18n import _
     with unit_of_work(actor, "matter") as unit:
         created = matter_id is None
-        matter = Matter() if created else Matter.get_or_none(Matter.id == matter_id)
-        if matter is None:
-            raise Refused(_("所选事项不存在（可能已被删除）。"))
+        matter = row_to_edit(Matter, matter_id, _("所选事项不存在（可能已被删除）。"))
         assign(matter, values, FIELDS)
         matter.updated_at = now()
         if matter.promised_days is not None and matter.legal_days is not None \
@@ -54,9 +52,7 @@ def delete(actor, matter_id: int) -> list[tuple[str, int]]:
     and tier limits; returns [(table, rows)] of those. InUse while anything refers to it."""
     from plugin.i18n import _
     with unit_of_work(actor, "matter") as unit:
-        matter = Matter.get_or_none(Matter.id == matter_id)
-        if matter is None:
-            raise Refused(_("所选事项不存在（可能已被删除）。"))
+        matter = row_to_edit(Matter, matter_id, _("所选事项不存在（可能已被删除）。"))
         uses = references(matter, OWNED)
         if uses:
             raise InUse(str(matter), uses)

@@ -12,7 +12,7 @@ from plugin.credit.models import SEVERE, Subject
 from plugin.credit.tiers import EffectiveTier, effective_tier
 from plugin.db import ReferenceCache, assign
 from plugin.events import CREATED, DELETED, UPDATED
-from plugin.work import Refused, unit_of_work
+from plugin.work import Refused, row_to_edit, unit_of_work
 
 FIELDS = ("matter", "legal_basis", "severity", "effective_from", "effective_to", "note")
 
@@ -80,10 +80,7 @@ def _emit(unit, change: str, entry: NegativeListEntry) -> None:
 
 def _entry(entry_id: int) -> NegativeListEntry:
     from plugin.i18n import _
-    entry = NegativeListEntry.get_or_none(NegativeListEntry.id == entry_id)
-    if entry is None:
-        raise Refused(_("所选负面清单条目不存在（可能已被删除）。"))
-    return entry
+    return row_to_edit(NegativeListEntry, entry_id, _("所选负面清单条目不存在（可能已被删除）。"))
 
 
 def save_entry(actor, values: dict, entry_id: int | None = None) -> NegativeListEntry:

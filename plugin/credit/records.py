@@ -14,7 +14,7 @@ import hashlib
 
 from plugin.credit.models import SEVERITIES, DishonestyRecord, Subject
 from plugin.db import assign, delete_with_owned, now, references
-from plugin.work import InUse, Refused, unit_of_work
+from plugin.work import InUse, Refused, row_to_edit, unit_of_work
 
 FIELDS = ("subject", "severity", "reason", "authority", "start", "end", "case_number")
 ADMIN, REPAIR = "admin", "repair"
@@ -35,10 +35,7 @@ def _code(subject_id: int) -> str | None:
 
 def _record(record_id: int) -> DishonestyRecord:
     from plugin.i18n import _
-    record = DishonestyRecord.get_or_none(DishonestyRecord.id == record_id)
-    if record is None:
-        raise Refused(_("所选失信记录不存在（可能已被删除）。"))
-    return record
+    return row_to_edit(DishonestyRecord, record_id, _("所选失信记录不存在（可能已被删除）。"))
 
 
 def save(actor, values: dict, record_id: int | None = None) -> DishonestyRecord:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from plugin.credit.models import Tier, TierScheme
 from plugin.db import ReferenceCache, RowEdit, assign, delete_with_owned, references, save_owned_rows
 from plugin.events import CREATED, DELETED, UPDATED
-from plugin.work import InUse, Refused, unit_of_work
+from plugin.work import InUse, Refused, row_to_edit, unit_of_work
 
 FIELDS = ("code", "name", "region", "description", "default_tier_code")
 TIER_FIELDS = ("code", "label", "colour", "rank", "inspection_ratio", "description")
@@ -25,10 +25,7 @@ def _audit(unit, action: str, scheme: TierScheme, **detail) -> None:
 
 def _scheme(scheme_id: int) -> TierScheme:
     from plugin.i18n import _
-    scheme = TierScheme.get_or_none(TierScheme.id == scheme_id)
-    if scheme is None:
-        raise Refused(_("所选等级体系不存在（可能已被删除）。"))
-    return scheme
+    return row_to_edit(TierScheme, scheme_id, _("所选等级体系不存在（可能已被删除）。"))
 
 
 def save(actor, values: dict, scheme_id: int | None = None, tiers: list[RowEdit] | None = None) -> TierScheme:

@@ -10,7 +10,7 @@ from plugin.credit.codes import InvalidCode, validate_subject_code
 from plugin.credit.models import Subject
 from plugin.db import assign, delete_with_owned, now, references
 from plugin.events import CREATED, DELETED, UPDATED
-from plugin.work import InUse, Refused, unit_of_work
+from plugin.work import InUse, Refused, row_to_edit, unit_of_work
 
 FIELDS = ("code", "name", "kind", "tier", "source", "contact_email", "contact_phone")
 ADMIN = "admin"
@@ -22,10 +22,7 @@ def _audit(unit, action: str, subject: Subject, **detail) -> None:
 
 def _subject(subject_id: int) -> Subject:
     from plugin.i18n import _
-    subject = Subject.get_or_none(Subject.id == subject_id)
-    if subject is None:
-        raise Refused(_("所选信用主体不存在（可能已被删除）。"))
-    return subject
+    return row_to_edit(Subject, subject_id, _("所选信用主体不存在（可能已被删除）。"))
 
 
 def save(actor, values: dict, subject_id: int | None = None) -> Subject:
