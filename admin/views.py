@@ -39,11 +39,11 @@ from plugin.credit import records as credit_records, schemes as tier_schemes, su
 from plugin.credit.codes import InvalidCode, validate_subject_code
 from plugin.credit.models import DishonestyRecord, Subject, Tier, TierScheme
 from plugin import clock
-from plugin.db import ReferenceCache, RowEdit, database, references
+from plugin.db import ReferenceCache, database, references
 from plugin import spreadsheet
 from plugin.i18n import _, _l
 from plugin.urls import row_id
-from plugin.work import Actor, InUse, Refused
+from plugin.work import Actor, InUse, Refused, RowEdit
 
 log = logging.getLogger(__name__)
 

@@ -622,7 +622,7 @@ def translations_group():
 @translations_group.command("update")
 def translations_update():
     """Merge new strings from the code, templates and models into the English catalog."""
-    from plugin.i18n import update_catalogs
+    from plugin.messages import update_catalogs
     summary = update_catalogs()
     click.echo(f"messages: {summary['messages']}, untranslated: {summary['untranslated']}")
 
@@ -630,7 +630,7 @@ def translations_update():
 @translations_group.command("compile")
 def translations_compile():
     """Compile every catalog (.po → .mo)."""
-    from plugin.i18n import compile_catalogs
+    from plugin.messages import compile_catalogs
     for name in compile_catalogs():
         click.echo(f"compiled {name}")
 

@@ -234,48 +234,6 @@ def assign(row, values: dict, fields) -> None:
         setattr(row, name, value)
 
 
-class RowEdit:
-    """One row of a list a parent owns (a matter's material requirements, a scheme's tiers), as
-    an edit form sends it: `id` None for a new row, `delete` for a row to remove."""
-
-    __slots__ = ("id", "values", "delete")
-
-    def __init__(self, id: int | None, values: dict, delete: bool = False):
-        self.id, self.values, self.delete = id, values, delete
-
-    def __repr__(self):
-        return f"RowEdit({self.id!r}, {self.values!r}, delete={self.delete})"
-
-
-def save_owned_rows(parent, model, link: str, edits, fields) -> list[tuple[str, object]]:
-    """Apply `edits` (RowEdit) to the rows of `model` whose `link` points at `parent`: update the
-    parent's rows named by id, delete those marked (refused with `plugin.work.InUse` while
-    anything else refers to one), create the others. An id that is not one of the parent's rows
-    makes a new row. Returns [(what, row)], what being created / updated / deleted."""
-    from plugin.work import InUse
-    mine = {r._pk: r for r in model.select().where(getattr(model, link) == parent._pk)}
-    done = []
-    for edit in edits or ():
-        row = mine.get(edit.id)
-        if row is not None and edit.delete:
-            uses = references(row)
-            if uses:
-                raise InUse(str(row), uses)
-            row.delete_instance()
-            done.append(("deleted", row))
-            continue
-        if edit.delete:
-            continue
-        created = row is None
-        if created:
-            row = model()
-        assign(row, edit.values, fields)
-        setattr(row, link, parent._pk)
-        row.save(force_insert=created)
-        done.append(("created" if created else "updated", row))
-    return done
-
-
 def delete_with_owned(row, owned=()) -> list[tuple[str, int]]:
     """Delete `row` with the rows of its backrefs in `owned` (a matter's requirements); return
     [(table name, rows deleted)] of those. The caller checked `references` first."""

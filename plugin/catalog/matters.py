@@ -7,9 +7,9 @@ A matter's bound process is set by publishing a diagram (`plugin.engine.publish`
 from __future__ import annotations
 
 from plugin.catalog.models import MaterialRequirement, Matter, MatterTierLimit
-from plugin.db import ReferenceCache, RowEdit, assign, delete_with_owned, now, references, save_owned_rows
+from plugin.db import ReferenceCache, assign, delete_with_owned, now, references
 from plugin.events import CREATED, DELETED, UPDATED
-from plugin.work import InUse, Refused, row_to_edit, unit_of_work
+from plugin.work import InUse, Refused, RowEdit, row_to_edit, save_owned_rows, unit_of_work
 
 FIELDS = ("code", "name", "department", "kind", "legal_days", "promised_days", "major_project", "status",
           "conditions", "legal_basis", "fee")

@@ -11,9 +11,9 @@ the scheme it was checked under in its tier snapshot.
 from __future__ import annotations
 
 from plugin.credit.models import Tier, TierScheme
-from plugin.db import ReferenceCache, RowEdit, assign, delete_with_owned, references, save_owned_rows
+from plugin.db import ReferenceCache, assign, delete_with_owned, references
 from plugin.events import CREATED, DELETED, UPDATED
-from plugin.work import InUse, Refused, row_to_edit, unit_of_work
+from plugin.work import InUse, Refused, RowEdit, row_to_edit, save_owned_rows, unit_of_work
 
 FIELDS = ("code", "name", "region", "description", "default_tier_code")
 TIER_FIELDS = ("code", "label", "colour", "rank", "inspection_ratio", "description")

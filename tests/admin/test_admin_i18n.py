@@ -11,7 +11,8 @@ import pytest
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 
-from plugin.i18n import TRANSLATIONS, extract_messages
+from plugin.i18n import TRANSLATIONS
+from plugin.messages import extract_messages
 from tests.helpers import sign_in
 
 # ASCII words that may stand in a Chinese page: product names, formats, codes
