@@ -239,3 +239,55 @@ def inspection_draw(n: int, backend: str, out, repeat: int = 5) -> dict:
           f"median {result['p50_ms']:.0f} ms over {repeat} draws; bare id query + random.sample "
           f"{result['base_ms']:.1f} ms; cost {ratio:.1f}×", file=out)
     return result
+
+
+def diagram_language(n: int, out, repeat: int = 10) -> dict:
+    """What the diagram language (plugin.engine.sandbox) costs: `n` evaluations of a tier condition
+    and of a two-line script through the sandbox, against Python's own eval/exec of the same code
+    with the same names (the baseline, no checks and no metering); and validating the tolerance
+    template in the isolated child against the same checks and dry runs in this process."""
+    from plugin.credit.tiers import active_scheme
+    from plugin.engine.publish import template_path
+    from plugin.engine.scripting import RestrictedEnvironment
+    from plugin.engine.validate import check_xml, validate_xml
+
+    ranks = {"red": 3, "orange": 2, "blue": 1, "black": 0}
+    facts = {"tier": "orange", "tier_rank": 2, "blacklisted": False, "has_dishonesty_record": False,
+             "applicant": {"code": "91460100QJWYLF5568", "name": "测试", "kind": "organisation"},
+             "matter": {"code": "M", "supplement_days": 5}}
+    env = RestrictedEnvironment(ranks, 2, facts)
+    condition, script = 'tier_at_least("orange") and not has_dishonesty_record', 'path = "tolerance"\ndecision = "approved"'
+    plain_scope = dict(facts, tier_at_least=lambda code: 2 >= ranks[code])
+    cond_code, script_code = compile(condition, "<raw>", "eval"), compile(script, "<raw>", "exec")
+    result = {}
+    for label, ours, raw in (
+            ("condition", lambda: env.evaluate(condition, {}), lambda: eval(cond_code, dict(plain_scope))),
+            ("script", lambda: env.execute(script, {}), lambda: exec(script_code, dict(plain_scope)))):
+        ours(), raw()
+        t = time.perf_counter()
+        for _ in range(n):
+            ours()
+        mine = time.perf_counter() - t
+        t = time.perf_counter()
+        for _ in range(n):
+            raw()
+        base = time.perf_counter() - t
+        result[label] = (n / mine, n / base, mine / base)
+        print(f"diagram language, {label}: {n / mine:,.0f}/s through the sandbox, {n / base:,.0f}/s bare "
+              f"eval/exec; cost {mine / base:.1f}× ({mine / n * 1e6:.1f} µs against {base / n * 1e6:.1f} µs)", file=out)
+    xml = template_path("tolerance").read_text(encoding="utf-8")
+    tiers = [(t.code, t.label, t.rank) for t in active_scheme().ordered_tiers()]
+    validate_xml(xml)  # start the fork server
+    inside, isolated = [], []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        check_xml(xml, tiers)
+        inside.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        validate_xml(xml)
+        isolated.append(time.perf_counter() - t)
+    a, b = statistics.median(inside), statistics.median(isolated)
+    result["validation"] = (a, b, b / a)
+    print(f"validating tolerance.bpmn (8 tier runs + 16 varied runs): {b * 1000:.0f} ms isolated (fork-server child "
+          f"with limits), {a * 1000:.0f} ms in this process; cost {b / a:.1f}× (median of {repeat})", file=out)
+    return result

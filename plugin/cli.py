@@ -647,7 +647,9 @@ def translations_compile():
 @click.option("--repeat", default=20, show_default=True, help="requests timed per admin page")
 @click.option("--draw-cases", default=0, show_default=True,
               help="time a random inspection drawn over this many approved cases (e.g. 100000)")
-def bench_command(n, postgres_url, import_rows, admin_subjects, admin_matters, repeat, draw_cases):
+@click.option("--language", "language", default=0, show_default=True,
+              help="time this many evaluations through the diagram language's sandbox, and isolated validation")
+def bench_command(n, postgres_url, import_rows, admin_subjects, admin_matters, repeat, draw_cases, language):
     """Benchmarks, each against a baseline run in the same process (see BENCHMARKS.md)."""
     # the benchmarks are not part of the running product: imported only when asked for
     from benchmarks.service import instant_approvals, scratch_database, subject_import
@@ -660,6 +662,9 @@ def bench_command(n, postgres_url, import_rows, admin_subjects, admin_matters, r
             if draw_cases:
                 from benchmarks.service import inspection_draw
                 inspection_draw(draw_cases, backend, sys.stdout)
+            if language and url is None:
+                from benchmarks.service import diagram_language
+                diagram_language(language, sys.stdout)
             if admin_subjects:
                 from benchmarks import admin as admin_bench
                 from plugin import create_app
