@@ -271,3 +271,13 @@ def test_an_element_named_like_the_engines_own_start_is_refused_not_crashed(seed
     report = validate_xml(xml)
     assert not report.ok
     assert report.errors[0].element_id == "Start" and "保留" in report.errors[0].message
+
+
+def test_the_language_benchmark_prints_its_ratios(seeded):
+    import io
+    from benchmarks.service import diagram_language
+    out = io.StringIO()
+    result = diagram_language(50, out, repeat=1)
+    assert set(result) == {"condition", "script", "validation"}
+    assert all(r[2] > 0 for r in result.values())
+    assert out.getvalue().count("cost") == 3
