@@ -56,9 +56,8 @@ def _module_imports(tree: ast.AST, module: str) -> set[str]:
     return found
 
 
-def test_no_import_cycles_between_packages():
-    """The top-level imports between our packages form no cycle (data flows one way: web and CLI
-    → services → domain and engine → database)."""
+def _package_graph(imports_of) -> dict[str, set[str]]:
+    """Which of our packages imports which, by `imports_of(tree, module)` (module level or all)."""
     graph: dict[str, set[str]] = {}
     for package in ("plugin", "admin"):
         for path in (ROOT / package).rglob("*.py"):
@@ -66,10 +65,17 @@ def test_no_import_cycles_between_packages():
             source = _package_of(module)
             if source is None:
                 continue
-            for name in _module_imports(ast.parse(path.read_text(encoding="utf-8")), module):
+            for name in imports_of(ast.parse(path.read_text(encoding="utf-8")), module):
                 target = _package_of(name)
                 if target and target != source:
                     graph.setdefault(source, set()).add(target)
+    return graph
+
+
+def test_no_import_cycles_between_packages():
+    """The top-level imports between our packages form no cycle (data flows one way: web and CLI
+    → services → domain and engine → database)."""
+    graph = _package_graph(_module_imports)
     cycles = []
 
     def visit(node, stack):
@@ -81,6 +87,7 @@ def test_no_import_cycles_between_packages():
     for start in sorted(graph):
         visit(start, [start])
     assert not cycles, "import cycles: " + "; ".join(" → ".join(c) for c in cycles[:5])
+
 
 def _all_imports(tree: ast.AST, module: str) -> set[str]:
     """Modules imported anywhere in a module, inside functions too."""
@@ -112,17 +119,7 @@ KNOWN_CYCLIC_EDGES = frozenset({
 
 
 def test_no_new_import_cycle_even_through_imports_inside_functions():
-    graph: dict[str, set[str]] = {}
-    for package in ("plugin", "admin"):
-        for path in (ROOT / package).rglob("*.py"):
-            module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
-            source = _package_of(module)
-            if source is None:
-                continue
-            for name in _all_imports(ast.parse(path.read_text(encoding="utf-8")), module):
-                target = _package_of(name)
-                if target and target != source:
-                    graph.setdefault(source, set()).add(target)
+    graph = _package_graph(_all_imports)
 
     def reaches(start: str, goal: str) -> bool:
         seen, stack = set(), [start]
