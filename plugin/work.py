@@ -92,6 +92,13 @@ class Refused(ValueError):
     """A service refused the write, for a reason a person can read; nothing was written."""
 
 
+def refuse_if_referenced(row, owned: tuple[str, ...] = ()) -> None:
+    """InUse naming what still refers to `row` (its `owned` rows apart), before a service deletes it."""
+    uses = references(row, owned)
+    if uses:
+        raise InUse(str(row), uses)
+
+
 def row_to_edit(model, row_id: int | None, missing: str):
     """The row of `model` a service is asked to change (a new one when `row_id` is None), or
     Refused(`missing`) when it is gone: the row was deleted since the page was opened."""
@@ -336,9 +343,7 @@ def save_owned_rows(parent, model, link: str, edits, fields) -> list[tuple[str, 
     for edit in edits or ():
         row = mine.get(edit.id)
         if row is not None and edit.delete:
-            uses = references(row)
-            if uses:
-                raise InUse(str(row), uses)
+            refuse_if_referenced(row)
             row.delete_instance()
             done.append(("deleted", row))
             continue

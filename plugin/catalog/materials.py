@@ -4,9 +4,9 @@ matter asks for is not deleted."""
 from __future__ import annotations
 
 from plugin.catalog.models import Material
-from plugin.db import ReferenceCache, assign, delete_with_owned, references
+from plugin.db import ReferenceCache, assign, delete_with_owned
 from plugin.events import CREATED, DELETED, UPDATED
-from plugin.work import InUse, row_to_edit, unit_of_work
+from plugin.work import refuse_if_referenced, row_to_edit, unit_of_work
 
 FIELDS = ("code", "name", "type", "form", "source", "elicence_type", "description")
 
@@ -34,9 +34,7 @@ def delete(actor, material_id: int) -> None:
     from plugin.i18n import _
     with unit_of_work(actor, "material") as unit:
         material = row_to_edit(Material, material_id, _("所选材料不存在（可能已被删除）。"))
-        uses = references(material)
-        if uses:
-            raise InUse(str(material), uses)
+        refuse_if_referenced(material)
         _audit(unit, "material.delete", material, removed={})
         delete_with_owned(material)
         unit.emit("material.changed", change=DELETED, id=material_id, code=material.code)

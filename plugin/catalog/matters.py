@@ -7,9 +7,9 @@ A matter's bound process is set by publishing a diagram (`plugin.engine.publish`
 from __future__ import annotations
 
 from plugin.catalog.models import MaterialRequirement, Matter, MatterTierLimit
-from plugin.db import ReferenceCache, assign, delete_with_owned, now, references
+from plugin.db import ReferenceCache, assign, delete_with_owned, now
 from plugin.events import CREATED, DELETED, UPDATED
-from plugin.work import InUse, Refused, RowEdit, row_to_edit, save_owned_rows, unit_of_work
+from plugin.work import Refused, refuse_if_referenced, RowEdit, row_to_edit, save_owned_rows, unit_of_work
 
 FIELDS = ("code", "name", "department", "kind", "legal_days", "promised_days", "major_project", "status",
           "conditions", "legal_basis", "fee")
@@ -53,9 +53,7 @@ def delete(actor, matter_id: int) -> list[tuple[str, int]]:
     from plugin.i18n import _
     with unit_of_work(actor, "matter") as unit:
         matter = row_to_edit(Matter, matter_id, _("所选事项不存在（可能已被删除）。"))
-        uses = references(matter, OWNED)
-        if uses:
-            raise InUse(str(matter), uses)
+        refuse_if_referenced(matter, OWNED)
         removed = delete_with_owned(matter, OWNED)
         _audit(unit, "matter.delete", matter, removed=dict(removed))
         unit.emit("matter.changed", change=DELETED, id=matter_id, code=matter.code)

@@ -13,8 +13,8 @@ import datetime as _dt
 import hashlib
 
 from plugin.credit.models import SEVERITIES, DishonestyRecord, Subject
-from plugin.db import assign, delete_with_owned, now, references
-from plugin.work import InUse, Refused, row_to_edit, unit_of_work
+from plugin.db import assign, delete_with_owned, now
+from plugin.work import Refused, refuse_if_referenced, row_to_edit, unit_of_work
 
 FIELDS = ("subject", "severity", "reason", "authority", "start", "end", "case_number")
 ADMIN, REPAIR = "admin", "repair"
@@ -107,9 +107,7 @@ def delete(actor, record_id: int) -> None:
     """Delete a record entered by mistake (a record that applied is expired or repaired instead)."""
     with unit_of_work(actor, ADMIN) as unit:
         record = _record(record_id)
-        uses = references(record)
-        if uses:
-            raise InUse(str(record), uses)
+        refuse_if_referenced(record)
         unit.watch_credit(record.subject_id, reason=f"工作人员删除失信记录（编号 {record.id}）")
         _audit(unit, "dishonesty_record.delete", record, removed={})
         unit.emit("record.deleted", subject_code=_code(record.subject_id), id=record.id)

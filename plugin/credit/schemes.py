@@ -11,9 +11,9 @@ the scheme it was checked under in its tier snapshot.
 from __future__ import annotations
 
 from plugin.credit.models import Tier, TierScheme
-from plugin.db import ReferenceCache, assign, delete_with_owned, references
+from plugin.db import ReferenceCache, assign, delete_with_owned
 from plugin.events import CREATED, DELETED, UPDATED
-from plugin.work import InUse, Refused, RowEdit, row_to_edit, save_owned_rows, unit_of_work
+from plugin.work import Refused, refuse_if_referenced, RowEdit, row_to_edit, save_owned_rows, unit_of_work
 
 FIELDS = ("code", "name", "region", "description", "default_tier_code")
 TIER_FIELDS = ("code", "label", "colour", "rank", "inspection_ratio", "description")
@@ -52,9 +52,7 @@ def delete(actor, scheme_id: int) -> None:
     """Delete a scheme nothing refers to (its tiers go first, by editing it): InUse otherwise."""
     with unit_of_work(actor, "scheme") as unit:
         scheme = _scheme(scheme_id)
-        uses = references(scheme)
-        if uses:
-            raise InUse(str(scheme), uses)
+        refuse_if_referenced(scheme)
         _audit(unit, "tier_scheme.delete", scheme, removed={})
         unit.emit("scheme.changed", change=DELETED, id=scheme.id, code=scheme.code)
         delete_with_owned(scheme)

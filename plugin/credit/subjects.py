@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from plugin.credit.codes import InvalidCode, validate_subject_code
 from plugin.credit.models import Subject
-from plugin.db import assign, delete_with_owned, now, references
+from plugin.db import assign, delete_with_owned, now
 from plugin.events import CREATED, DELETED, UPDATED
-from plugin.work import InUse, Refused, row_to_edit, unit_of_work
+from plugin.work import Refused, refuse_if_referenced, row_to_edit, unit_of_work
 
 FIELDS = ("code", "name", "kind", "tier", "source", "contact_email", "contact_phone")
 ADMIN = "admin"
@@ -51,9 +51,7 @@ def delete(actor, subject_id: int) -> None:
     """Delete a subject nothing refers to (records, cases, accounts, its archive): InUse otherwise."""
     with unit_of_work(actor, ADMIN) as unit:
         subject = _subject(subject_id)
-        uses = references(subject)
-        if uses:
-            raise InUse(str(subject), uses)
+        refuse_if_referenced(subject)
         _audit(unit, "subject.delete", subject, removed={})
         unit.emit("subject.changed", subject_code=subject.code, change=DELETED, id=subject.id, code=subject.code)
         delete_with_owned(subject)

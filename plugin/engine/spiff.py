@@ -93,38 +93,41 @@ class _BusinessTimer:
         return pending
 
 
-class BusinessTimeDate(_BusinessTimer, TimeDateEventDefinition):
+class _OneShotTimer(_BusinessTimer):
+    """A timer that fires once, at the moment `due_value` computes when it starts waiting."""
+
+    def due_value(self, my_task) -> str:
+        raise NotImplementedError
+
+    def has_fired(self, my_task):
+        value = event_value(my_task)
+        if value is None:
+            value = self.due_value(my_task)
+            _set_event_value(my_task, value)
+        if due_at(value) < business_utc_now():
+            _fire(my_task)
+        return _has_fired(my_task)
+
+
+class BusinessTimeDate(_OneShotTimer, TimeDateEventDefinition):
     """A timer at a moment (``timeDate``, e.g. ``working_days(5)``), due by the business clock."""
 
     spiff_typename = TimeDateEventDefinition.__name__
 
-    def has_fired(self, my_task):
-        value = event_value(my_task)
-        if value is None:
-            value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-            _set_event_value(my_task, value)
-        if due_at(value) < business_utc_now():
-            _fire(my_task)
-        return _has_fired(my_task)
+    def due_value(self, my_task) -> str:
+        return my_task.workflow.script_engine.evaluate(my_task, self.expression)
 
 
-class BusinessDuration(_BusinessTimer, DurationTimerEventDefinition):
+class BusinessDuration(_OneShotTimer, DurationTimerEventDefinition):
     """A timer after a duration (``timeDuration``, e.g. ``"P3D"``), counted from business now."""
 
     spiff_typename = DurationTimerEventDefinition.__name__
 
-    def has_fired(self, my_task):
-        value = event_value(my_task)
-        if value is None:
-            expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-            start = business_utc_now()
-            duration = TimerEventDefinition.get_timedelta_from_start(
-                TimerEventDefinition.parse_iso_duration(expression), start)
-            value = (start + duration).isoformat()
-            _set_event_value(my_task, value)
-        if due_at(value) < business_utc_now():
-            _fire(my_task)
-        return _has_fired(my_task)
+    def due_value(self, my_task) -> str:
+        expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+        start = business_utc_now()
+        duration = TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(expression), start)
+        return (start + duration).isoformat()
 
 
 class BusinessCycle(_BusinessTimer, CycleTimerEventDefinition):
